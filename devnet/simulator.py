@@ -1,0 +1,346 @@
+"""A seeded market simulator: drives models/ engines to produce a consistent SynFutures history.
+
+Three instruments: ETH-USDC-PYTH (perpetual, stable quote), BTC-WETH-LINK (perpetual quoted in WETH) and
+SOL-USDC-EMG (a dated future that expires, settles, and is settled trader by trader).  Actors: LPs with ranges
+of different widths, takers (some highly levered), arbitrageurs who pull the fair price toward the oracle,
+makers who place, cancel and get filled, a keeper who fills exhausted orders and removes out-of-range ranges,
+liquidators who take over or sweep unsafe positions, and an admin who updates parameters.  The engine refuses
+what the contract would revert (Rejected), and the simulator simply tries something else.
+
+Output: blocks of transactions of (emitting address, event dict); every event is also kept, numbered as the
+chain will number it, so tests compare an ingest with it row for row.
+"""
+import hashlib
+import math
+import random
+from dataclasses import dataclass, field
+
+from models.constants import PERP_EXPIRY, WAD, Status
+from models.events import GATE, MARKET
+from models.instrument import Instrument, QuoteParam, Rejected
+from models.pair import InsufficientLiquidity
+from models.pearl import unpack_oid, unpack_rid
+from models.position import is_mm_safe
+from models.tick_math import sqrt_to_wad, wad_to_tick
+
+# Base mainnet addresses (spec §2), reused on the devnet so configs carry over.
+GATE_ADDR = "0x208b443983d8bcc8578e9d86db23fba547071270"
+CONFIG_ADDR = "0xb63902d38738e353f3f52add203c418a0bfea172"
+MARKETS = {"LINK": "0x6926cc6875d3721c13325d301b4170a57f2c0b18", "DEXV2": "0xc3ec131979979bac0a9a355129671151cfa5725e",
+           "EMG": "0x8f76920d741a6e2d324c9cc8878cd5a9371e81cd", "PYTH": "0xba2593a538df42f4673a5c72a444d70d6b91f3d9"}
+BEACON = "0x9674e2f58485b987d7d537a059fb002ae1d44959"
+USDC = "0x833589fcd6edb6e08f4c7c32d4f71b54bda02913"
+WETH = "0x4200000000000000000000000000000000000006"
+QUOTES = {USDC: 6, WETH: 18}
+GENESIS_TS = 1780000000
+DATED_EXPIRY = 1780041600  # Friday 2026-05-29 08:00 UTC
+SETTLING_SECONDS = 1800
+
+
+@dataclass(frozen=True)
+class Size:
+    blocks: int
+    block_seconds: int
+    actions_per_block: int
+    actions_per_tx: int
+
+
+SIZES = {
+    "small": Size(blocks=260, block_seconds=200, actions_per_block=3, actions_per_tx=1),
+    "default": Size(blocks=1500, block_seconds=120, actions_per_block=6, actions_per_tx=1),
+    "large": Size(blocks=12000, block_seconds=20, actions_per_block=40, actions_per_tx=8),
+}
+
+
+@dataclass
+class Market:
+    symbol: str
+    inst: Instrument
+    quote: str
+    mtype: str
+    expiries: list
+    spot: int
+    vol: float  # per-sqrt-second volatility of the oracle
+    unit: float  # typical trade size in base
+    lp_margin: float  # typical LP margin in quote units
+    base: str = ""
+
+    @property
+    def market_addr(self) -> str:
+        return MARKETS[self.mtype]
+
+
+def _addr(tag: str) -> str:
+    return "0x" + hashlib.sha256(tag.encode()).hexdigest()[:40]
+
+
+@dataclass
+class History:
+    blocks: list = field(default_factory=list)  # [(timestamp, [tx: [(address, event)]])]
+    addresses: list = field(default_factory=list)
+
+
+class Simulator:
+    def __init__(self, seed: int = 7, size: str = "small"):
+        self.rng = random.Random(seed)
+        self.size = SIZES[size]
+        self.now = GENESIS_TS
+        self.lps = [_addr(f"lp{i}") for i in range(14)]
+        self.takers = [_addr(f"taker{i}") for i in range(40)]
+        self.makers = [_addr(f"maker{i}") for i in range(12)]
+        self.keeper = _addr("keeper")
+        self.liquidators = [_addr(f"liquidator{i}") for i in range(3)]
+        self.deposited: set = set()
+        self.markets: list[Market] = []
+        for symbol, quote, mtype, expiries, spot, vol, unit, lp in (
+                ("ETH-USDC-PYTH", USDC, "PYTH", [PERP_EXPIRY], 2000, 0.0009, 3.0, 80_000),
+                ("BTC-WETH-LINK", WETH, "LINK", [PERP_EXPIRY], 30, 0.0007, 0.2, 40),
+                ("SOL-USDC-EMG", USDC, "EMG", [DATED_EXPIRY], 150, 0.0011, 40.0, 30_000)):
+            addr = _addr("instrument:" + symbol)
+            inst = Instrument(addr, quote_decimals=QUOTES[quote])
+            if quote == WETH:
+                inst.param = QuoteParam(min_margin_amount=2 * 10**15, trading_fee_ratio=3, protocol_fee_ratio=2,
+                                        stability_fee_ratio_param=14415916854096691200, qtype=2, tip=10**14)
+            else:
+                inst.param = QuoteParam(min_margin_amount=10 * WAD, trading_fee_ratio=3, protocol_fee_ratio=2,
+                                        stability_fee_ratio_param=14415916854096691200, qtype=1, tip=10**17)
+            self.markets.append(Market(symbol, inst, quote, mtype, expiries, spot * WAD, vol, unit, lp,
+                                       base=_addr("base:" + symbol.split("-")[0])))
+        self.history = History()
+        self.history.addresses = [GATE_ADDR, CONFIG_ADDR, *MARKETS.values(), *(m.inst.address for m in self.markets)]
+
+    # --- helpers ------------------------------------------------------------------------------------------
+    def _logs(self, m: Market, events: list, trader_hint: str | None = None) -> list:
+        logs = []
+        for ev in events:
+            ev = {k: v for k, v in ev.items() if k != "_walk"}
+            src = ev.pop("source", None)
+            if src == GATE:
+                ev["quote"] = m.quote
+                who = ev["trader"]
+                if (who, m.quote) not in self.deposited:
+                    self.deposited.add((who, m.quote))
+                    logs.append((GATE_ADDR, {"event": "Deposit", "quote": m.quote, "trader": who,
+                                             "quantity": 10**30 // 10 ** (18 - QUOTES[m.quote])}))
+                logs.append((GATE_ADDR, ev))
+            elif src == MARKET:
+                logs.append((m.market_addr, ev))
+            else:
+                logs.append((m.inst.address, ev))
+        return logs
+
+    def _try(self, m: Market, fn, *args):
+        try:
+            return self._logs(m, fn(*args))
+        except (Rejected, InsufficientLiquidity):
+            return []
+
+    def _genesis(self) -> list:
+        txs = []
+        cfg = []
+        for q, dec in QUOTES.items():
+            p = self.markets[0].inst.param if q == USDC else self.markets[1].inst.param
+            cfg.append((CONFIG_ADDR, {"event": "SetQuoteParam", "quote": q, "param_min_margin_amount": p.min_margin_amount,
+                                      "param_trading_fee_ratio": p.trading_fee_ratio,
+                                      "param_protocol_fee_ratio": p.protocol_fee_ratio,
+                                      "param_stability_fee_ratio_param": p.stability_fee_ratio_param,
+                                      "param_qtype": p.qtype, "param_tip": p.tip}))
+        for mtype, addr in MARKETS.items():
+            cfg.append((CONFIG_ADDR, {"event": "SetMarketInfo", "mtype": mtype, "market": addr, "beacon": BEACON}))
+        cfg.append((CONFIG_ADDR, {"event": "SetLiquidatorWhitelist", "user": self.liquidators[0], "authorized": True}))
+        cfg.append((CONFIG_ADDR, {"event": "DisableLiquidatorWhitelist"}))
+        txs.append(cfg)
+        for n, m in enumerate(self.markets, 1):
+            base, quote, mt = m.symbol.split("-")
+            salt = hashlib.sha256(f"{mt}|{base}|{m.quote}".encode()).digest()
+            logs = [(GATE_ADDR, {"event": "NewInstrument", "index": salt, "instrument": m.inst.address,
+                                 "base": m.base, "quote": m.quote, "symbol": m.symbol, "total": n})]
+            logs += self._logs(m, m.inst.update_param(m.inst.param))
+            logs += self._logs(m, m.inst.update_margin_ratio(1000, 500))
+            logs.append((m.market_addr, {"event": "UpdateEmaParam", "instrument": m.inst.address, "param_ema_half_time": 600,
+                                         "param_max_time_delta": 250, "param_max_raw_time_delta": 600,
+                                         "param_max_change_ratio_per_second": 3}))
+            logs.append((m.market_addr, {"event": "SetFeeder", "instrument": m.inst.address, "feeder_ftype": 1,
+                                         "feeder_scaler0": 10**10, "feeder_aggregator0": _addr("agg0" + m.symbol),
+                                         "feeder_heart_beat0": 3600, "feeder_scaler1": 0,
+                                         "feeder_aggregator1": "0x" + "00" * 20, "feeder_heart_beat1": 0}))
+            logs += self._logs(m, m.inst.update_spot(m.spot, m.spot, self.now))
+            txs.append(logs)
+        return txs
+
+    def _seed_liquidity(self, m: Market, expiry: int) -> list:
+        txs = []
+        for k, lp in enumerate(self.lps[:6]):
+            inst = m.inst
+            a = inst.pair(expiry).amm
+            tick = a.tick if a.status != Status.DORMANT else wad_to_tick(inst.spot)
+            width = (400, 1000, 2000, 3000, 6000, 12000)[k]
+            lo, hi = (tick - width) // 50 * 50, -(-(tick + width) // 50) * 50
+            margin = int(m.lp_margin * (0.5 + self.rng.random())) * WAD
+            txs.append(self._try(m, inst.add, expiry, lp, lo, hi, margin, self.now))
+        return [t for t in txs if t]
+
+    # --- one action ---------------------------------------------------------------------------------------
+    def _action(self, m: Market) -> list:
+        r = self.rng.random()
+        inst = m.inst
+        live = [e for e in m.expiries if inst.pair(e).amm.status == Status.TRADING]
+        if not live:
+            return []
+        expiry = self.rng.choice(live)
+        pair = inst.pair(expiry)
+        a = pair.amm
+        fair = sqrt_to_wad(a.sqrt_px96)
+        if r < 0.30:  # arbitrage toward the oracle, else noise trading
+            gap = (inst.spot - fair) / fair
+            if abs(gap) > 0.001:
+                direction = 1 if gap > 0 else -1
+                size = int(m.unit * min(abs(gap) * 200, 8) * WAD) * direction
+            else:
+                size = int(m.unit * self.rng.uniform(-1, 1) * WAD)
+            trader = self.rng.choice(self.takers[:8])
+            return self._try(m, inst.trade, expiry, trader, size or WAD // 10, abs(size) * fair // WAD // 4,
+                             self.now)
+        if r < 0.55:  # takers, some of them at high leverage
+            trader = self.rng.choice(self.takers)
+            size = int(m.unit * self.rng.lognormvariate(0, 0.8) * WAD) * self.rng.choice((1, -1))
+            notional = abs(size) * fair // WAD
+            lev = self.rng.choice((2, 3, 5, 8, 9.5)) if trader in self.takers[30:] else self.rng.choice((1, 2, 3))
+            pos = inst.positions.get((expiry, trader))
+            if pos and pos.size and self.rng.random() < 0.35:
+                size = -pos.size if self.rng.random() < 0.5 else -pos.size // 2
+                return self._try(m, inst.trade, expiry, trader, size or -pos.size, 0, self.now)
+            return self._try(m, inst.trade, expiry, trader, size, int(notional / lev), self.now)
+        if r < 0.68:  # makers place limit orders around the price
+            maker = self.rng.choice(self.makers)
+            off = self.rng.randint(1, 40) * 5
+            side = self.rng.choice((1, -1))
+            tick = (a.tick // 5) * 5 + (off + 5 if side < 0 else -off)
+            size = int(m.unit * self.rng.uniform(0.3, 3) * WAD) * side
+            return self._try(m, inst.place, expiry, maker, tick, size,
+                             abs(size) * fair // WAD // 5, self.now)
+        if r < 0.76:  # cancel or fill an order
+            mine = [(k, o) for k, o in inst.orders.items() if k[0] == expiry]
+            if not mine:
+                return []
+            (e, trader, key), o = self.rng.choice(mine)
+            tick, _ = unpack_oid(key)
+            if (tick, o.nonce) in pair.records:
+                operator = trader if self.rng.random() < 0.5 else self.keeper
+                return self._try(m, inst.fill, expiry, trader, tick, o.nonce, operator, self.now)
+            return self._try(m, inst.cancel, expiry, trader, tick, o.nonce, self.now)
+        if r < 0.83:  # LPs add ranges of different widths
+            lp = self.rng.choice(self.lps)
+            width = self.rng.choice((150, 300, 600, 1200, 2500, 5000, 10000))
+            lo = (a.tick - width) // 50 * 50
+            hi = -(-(a.tick + width) // 50) * 50
+            margin = int(m.lp_margin * self.rng.uniform(0.1, 1.0)) * WAD
+            return self._try(m, inst.add, expiry, lp, lo, hi, margin, self.now)
+        if r < 0.88:  # remove a range: the owner, or a keeper once it is out of range
+            mine = [(k, rg) for k, rg in inst.ranges.items() if k[0] == expiry]
+            if not mine:
+                return []
+            (e, owner, key), _ = self.rng.choice(mine)
+            lo, hi = unpack_rid(key)
+            out = not (lo <= a.tick < hi)
+            if out and self.rng.random() < 0.7:
+                return self._try(m, inst.remove, expiry, owner, lo, hi, self.keeper, self.now)
+            if self.rng.random() < 0.3:
+                return self._try(m, inst.withdraw_range_fee, expiry, owner, lo, hi, owner, self.now)
+            return self._try(m, inst.remove, expiry, owner, lo, hi, owner, self.now)
+        if r < 0.91:  # margin adjustments
+            mine = [k for k, p in inst.positions.items() if k[0] == expiry and p.size]
+            if not mine:
+                return []
+            _, trader = self.rng.choice(mine)
+            net = int(m.unit * fair // WAD * self.rng.uniform(-0.05, 0.2))
+            return self._try(m, inst.adjust, expiry, trader, net, self.now)
+        if r < 0.915 and expiry == PERP_EXPIRY:  # admin: parameter updates
+            p = inst.param
+            choice = self.rng.random()
+            if choice < 0.5:
+                return self._logs(m, inst.update_param(QuoteParam(p.min_margin_amount, p.trading_fee_ratio,
+                                                                  p.protocol_fee_ratio, p.stability_fee_ratio_param,
+                                                                  p.qtype, p.tip * self.rng.choice((1, 2)) // 1)))
+            return self._logs(m, inst.update_funding_hour(self.rng.choice((0, 1, 8))))
+        return []
+
+    def _liquidations(self, m: Market) -> list:
+        txs = []
+        inst = m.inst
+        for (expiry, trader), pos in list(inst.positions.items()):
+            pair = inst.pair(expiry)
+            if pos.size == 0 or pair.amm.status != Status.TRADING:
+                continue
+            if is_mm_safe(pos, inst.mark(expiry), inst.mmr):
+                continue
+            liq = self.rng.choice(self.liquidators)
+            if self.rng.random() < 0.6:
+                size = pos.size if self.rng.random() < 0.7 else pos.size // 2
+                amount = abs(size) * inst.mark(expiry) // WAD // 3
+                txs.append(self._try(m, inst.liquidate, expiry, liq, trader, size, amount, self.now))
+            else:
+                txs.append(self._try(m, inst.sweep, expiry, liq, trader, -pos.size, self.now))
+        return [t for t in txs if t]
+
+    def _lifecycle(self, m: Market) -> list:
+        """Dated futures: SETTLING at expiry, SETTLED 30 minutes later, then every holder is settled."""
+        txs = []
+        inst = m.inst
+        for expiry in m.expiries:
+            if expiry == PERP_EXPIRY:
+                continue
+            a = inst.pair(expiry).amm
+            if a.status == Status.TRADING and self.now >= expiry:
+                txs.append(self._logs(m, inst.update_status(expiry, Status.SETTLING, self.now)))
+            elif a.status == Status.SETTLING and self.now >= expiry + SETTLING_SECONDS:
+                txs.append(self._logs(m, inst.update_status(expiry, Status.SETTLED, self.now, inst.spot)))
+            elif a.status == Status.SETTLED:
+                holders = sorted({k[1] for k in inst.positions if k[0] == expiry and inst.positions[k].size}
+                                 | {k[1] for k in inst.orders if k[0] == expiry}
+                                 | {k[1] for k in inst.ranges if k[0] == expiry})
+                for trader in holders[:6]:
+                    txs.append(self._try(m, inst.settle, expiry, trader, self.keeper, self.now))
+        return [t for t in txs if t]
+
+    # --- the run ------------------------------------------------------------------------------------------
+    def run(self) -> History:
+        h = self.history
+        self.now += 12
+        h.blocks.append((self.now, self._genesis()))
+        for m in self.markets:
+            for e in m.expiries:
+                self.now += 12
+                h.blocks.append((self.now, self._seed_liquidity(m, e)))
+        sz = self.size
+        for _ in range(sz.blocks):
+            self.now += sz.block_seconds
+            actions: list = []
+            for m in self.markets:
+                # the oracle moves (geometric random walk) and reports
+                shock = self.rng.gauss(0, m.vol * math.sqrt(sz.block_seconds))
+                m.spot = max(int(m.spot * math.exp(shock)), WAD // 1000)
+                if self.rng.random() < 0.5:  # the smoothed index reports every other block or so
+                    actions.append(self._logs(m, m.inst.update_spot(m.spot, m.spot, self.now)))
+                actions += self._lifecycle(m)
+                actions += self._liquidations(m)
+            for _ in range(sz.actions_per_block):
+                acts = self._action(self.rng.choice(self.markets))
+                if acts:
+                    actions.append(acts)
+            txs = [sum(actions[i:i + sz.actions_per_tx], []) for i in range(0, len(actions), sz.actions_per_tx)]
+            h.blocks.append((self.now, [t for t in txs if t]))
+        return h
+
+
+def numbered_events(history: History, first_block: int = 1) -> list[dict]:
+    """Every event with the (block_number, tx_index, log_index, address, block_timestamp) the chain gives it."""
+    out = []
+    for b, (ts, txs) in enumerate(history.blocks):
+        log_index = 0
+        for ti, tx in enumerate(txs):
+            for address, ev in tx:
+                out.append({**ev, "block_number": first_block + b, "tx_index": ti, "log_index": log_index,
+                            "address": address, "block_timestamp": ts})
+                log_index += 1
+    return out

@@ -1,0 +1,293 @@
+"""The replay driver (spec §9): decoded events in (block, tx index, log index) order in, state out.
+
+Events are taken a transaction at a time.  Each primary event (an action: Trade, Place, Add, ...) is re-executed
+by the engine in ``models.instrument`` with the inputs the event carries; the engine's output is the list of
+events the contract should have emitted, and each emitted event is compared field by field with the chain's.
+Every difference becomes a Divergence with its location, never hidden.  Then the chain's values win: positions
+from UpdatePosition, fee state, funding and social-loss indices, the post-trade price are set from the events,
+so one divergence does not spread.  Leading events (UpdateFundingIndex, Scatter, ...) are matched by looking
+ahead to the transaction's next primary event.
+
+The state serialises to a compact checkpoint (pickle + zlib) and resumes from it with identical results.
+"""
+import pickle
+import zlib
+from collections import deque
+from dataclasses import dataclass, field
+
+from .constants import PERP_EXPIRY, Status
+from .events import GATE, MARKET
+from .funding import unpack_funding_index
+from .instrument import Instrument, QuoteParam, Rejected
+from .pair import Pair
+from .pearl import unpack_rid
+from .position import Position
+from .tick_math import tick_at_sqrt_ratio
+
+SECONDARY = {"UpdatePosition", "UpdateFeeState", "UpdateFundingIndex", "UpdateSocialLossInsuranceFund",
+             "FundingFee", "Scatter", "Gather"}
+PRIMARY = {"Trade", "Sweep", "Place", "Cancel", "Fill", "Add", "Remove", "WithdrawRangeFee", "Adjust",
+           "Liquidate", "Settle", "UpdateParam", "UpdateMarginRatio", "UpdateFundingHour", "UpdateCondition",
+           "UpdateAmmStatus", "ClaimProtocolFee", "DonateInsuranceFund", "RecycleInsuranceFund", "DeleteContext",
+           "UpdateSpotState"}
+_SKIP = {"event", "source", "_walk", "quote"}
+# Events that carry no instrument state: kept in the event tables, not replayed.
+NOT_REPLAYED = {"Deposit", "Withdraw", "UpdatePending", "SetThreshold", "SetPendingDuration", "Blacklist",
+                "SetQuoteParam", "SetMarketInfo", "SetLiquidatorWhitelist", "DisableLiquidatorWhitelist",
+                "SetLpWhitelist", "DisableLpWhitelist", "SetLpWhitelistForQuote", "EnableLpWhitelistForQuote",
+                "SetBlastPointsAddress", "SetBlastPointsOperator", "UpdateEmaParam", "SetCompactEmaParam",
+                "SetFeeder", "UpdateAccState", "ClearStates"}
+
+
+@dataclass(frozen=True, slots=True)
+class Divergence:
+    block_number: int
+    tx_index: int
+    log_index: int
+    instrument: str
+    event: str
+    field: str
+    expected: str
+    actual: str
+
+
+@dataclass
+class ReplayState:
+    instruments: dict = field(default_factory=dict)  # address -> Instrument
+    quote_decimals: dict = field(default_factory=dict)  # quote token address -> decimals
+    instrument_quote: dict = field(default_factory=dict)  # instrument -> quote token
+    cursor: tuple = (-1, -1, -1)  # last applied (block, tx index, log index)
+    events_applied: int = 0
+
+
+class Replayer:
+    """Applies decoded events; `on_applied` (optional) sees each (event, instrument, engine output)."""
+
+    def __init__(self, state: ReplayState | None = None, quote_decimals: dict | None = None):
+        self.state = state or ReplayState()
+        if quote_decimals:
+            self.state.quote_decimals.update({k.lower(): v for k, v in quote_decimals.items()})
+        self.divergences: list[Divergence] = []
+        self.on_applied = None
+
+    # --- public -------------------------------------------------------------------------------------------
+    def instrument(self, address: str) -> Instrument:
+        inst = self.state.instruments.get(address)
+        if inst is None:
+            quote = self.state.instrument_quote.get(address)
+            inst = Instrument(address, quote_decimals=self.state.quote_decimals.get(quote, 18))
+            self.state.instruments[address] = inst
+        return inst
+
+    def apply(self, events) -> None:
+        """Apply events sorted by (block_number, tx_index, log_index)."""
+        batch: list = []
+        key = None
+        for ev in events:
+            k = (ev["block_number"], ev["tx_index"])
+            if k != key and batch:
+                self.apply_tx(batch)
+                batch = []
+            key = k
+            batch.append(ev)
+        if batch:
+            self.apply_tx(batch)
+
+    def apply_tx(self, events: list) -> None:
+        cur = self.state.cursor
+        events = [e for e in events if (e["block_number"], e["tx_index"], e["log_index"]) > cur]
+        if not events:
+            return
+        expected: deque = deque()
+        ran: set[int] = set()  # indices of primary events already executed by a look-ahead
+        for i, ev in enumerate(events):
+            name = ev["event"]
+            if name == "NewInstrument":
+                self._new_instrument(ev)
+                continue
+            if name in NOT_REPLAYED:
+                continue
+            if (name not in PRIMARY or i in ran) and self._match(expected, ev):
+                continue
+            if name in PRIMARY and i not in ran:
+                if expected and self._match(expected, ev):  # a sub-event of an earlier action (Settle)
+                    continue
+                self._flush(expected, ev)
+                expected.extend(self._run(ev))
+            else:
+                # A leading event (UpdateFundingIndex, Scatter, ...): run the next primary event now.
+                j = next((k for k in range(i + 1, len(events)) if events[k]["event"] in PRIMARY), None)
+                if j is not None and j not in ran:
+                    self._flush(expected, ev)
+                    expected.extend(self._run(events[j]))
+                    ran.add(j)
+            if not self._match(expected, ev):
+                self._diverge(ev, "*", "no such event expected", name)
+                self._authoritative(ev)
+        self._flush(expected, events[-1])
+        last = events[-1]
+        self.state.cursor = (last["block_number"], last["tx_index"], last["log_index"])
+        self.state.events_applied += len(events)
+
+    def checkpoint(self) -> bytes:
+        return zlib.compress(pickle.dumps(self.state, protocol=5), 3)
+
+    @classmethod
+    def from_checkpoint(cls, blob: bytes) -> "Replayer":
+        return cls(pickle.loads(zlib.decompress(blob)))
+
+    def _new_instrument(self, ev: dict) -> None:
+        addr = ev["instrument"].lower()
+        self.state.instrument_quote[addr] = ev["quote"].lower()
+        self.instrument(addr)
+
+    # --- matching -----------------------------------------------------------------------------------------
+    def _match(self, expected: deque, ev: dict) -> bool:
+        for j, exp in enumerate(expected):
+            if exp["event"] == ev["event"] and _same_target(exp, ev):
+                for _ in range(j):
+                    self._missing(expected.popleft(), ev)
+                expected.popleft()
+                self._compare(exp, ev)
+                self._authoritative(ev)
+                if self.on_applied:
+                    self.on_applied(ev, exp)
+                return True
+        return False
+
+    def _flush(self, expected: deque, ev: dict) -> None:
+        while expected:
+            self._missing(expected.popleft(), ev)
+
+    def _missing(self, exp: dict, at: dict) -> None:
+        self._diverge(at, "*", exp["event"], "not emitted")
+
+    def _compare(self, exp: dict, ev: dict) -> None:
+        for k, v in exp.items():
+            if k in _SKIP or v is None or k not in ev:
+                continue
+            a = ev[k]
+            if isinstance(v, str):
+                if v.lower() != str(a).lower():
+                    self._diverge(ev, k, v, a)
+            elif v != a:
+                self._diverge(ev, k, v, a)
+
+    def _diverge(self, ev: dict, fld: str, expected, actual) -> None:
+        self.divergences.append(Divergence(ev["block_number"], ev["tx_index"], ev["log_index"],
+                                           _instrument_of(ev), ev["event"], fld, str(expected), str(actual)))
+
+    # --- engine -------------------------------------------------------------------------------------------
+    def _run(self, ev: dict) -> list:
+        name = ev["event"]
+        addr = _instrument_of(ev)
+        inst = self.instrument(addr)
+        now = ev["block_timestamp"]
+        g = ev.get
+        try:
+            if name == "Trade":
+                out = inst.trade(g("expiry"), g("trader"), g("size"), g("amount"), now, g("fee_ratio"), check=False)
+            elif name == "Sweep":
+                out = inst.sweep(g("expiry"), g("operator"), g("trader"), g("size"), now, check=False)
+            elif name == "Place":
+                out = inst.place(g("expiry"), g("trader"), g("tick"), g("order_size"), g("order_balance"), now,
+                                 check=False)
+            elif name == "Cancel":
+                out = inst.cancel(g("expiry"), g("trader"), g("tick"), g("nonce"), now, check=False)
+            elif name == "Fill":
+                out = inst.fill(g("expiry"), g("trader"), g("tick"), g("nonce"), g("operator"), now, check=False)
+            elif name == "Add":
+                out = inst.add(g("expiry"), g("trader"), g("tick_lower"), g("tick_upper"), g("range_balance"), now,
+                               check=False)
+            elif name == "Remove":
+                out = inst.remove(g("expiry"), g("trader"), g("tick_lower"), g("tick_upper"), g("operator"), now,
+                                  check=False)
+            elif name == "WithdrawRangeFee":
+                tl, tu = unpack_rid(g("rid"))
+                out = inst.withdraw_range_fee(g("expiry"), g("trader"), tl, tu, g("operator"), now)
+            elif name == "Adjust":
+                out = inst.adjust(g("expiry"), g("trader"), g("net"), now, check=False)
+            elif name == "Liquidate":
+                out = inst.liquidate(g("expiry"), g("trader"), g("target"), g("size"), g("amount"), now, check=False)
+            elif name == "Settle":
+                out = inst.settle(g("expiry"), g("trader"), g("operator"), now)
+            elif name == "UpdateParam":
+                out = inst.update_param(QuoteParam(g("param_min_margin_amount"), g("param_trading_fee_ratio"),
+                                                   g("param_protocol_fee_ratio"),
+                                                   g("param_stability_fee_ratio_param") or 0, g("param_qtype"),
+                                                   g("param_tip")))
+            elif name == "UpdateMarginRatio":
+                out = inst.update_margin_ratio(g("initial_margin_ratio"), g("maintenance_margin_ratio"))
+            elif name == "UpdateFundingHour":
+                out = inst.update_funding_hour(g("funding_hour"))
+            elif name == "UpdateCondition":
+                out = inst.update_condition(g("condition"), g("timestamp"))
+            elif name == "UpdateAmmStatus":
+                st = g("status")
+                out = inst.update_status(g("expiry"), st, now, g("mark") if st == Status.SETTLED else 0)
+            elif name == "ClaimProtocolFee":
+                out = inst.claim_protocol_fee(g("expiry"))
+            elif name == "DonateInsuranceFund":
+                inst.pair(g("expiry")).amm.insurance_fund += g("amount")
+                out = [dict(ev)]
+            elif name == "RecycleInsuranceFund":
+                inst.pair(g("expiry")).amm.insurance_fund -= g("amount")
+                out = [dict(ev)]
+            elif name == "DeleteContext":
+                inst.pairs[g("expiry")] = Pair(g("expiry"))
+                out = [dict(ev)]
+            elif name == "UpdateSpotState":
+                out = inst.update_spot(g("state_spot"), g("state_raw"), g("state_time"))
+            else:
+                return []
+        except (Rejected, ValueError, KeyError, ZeroDivisionError) as exc:
+            self._diverge(ev, "*", "engine accepts", f"engine refused: {exc}")
+            return []
+        return out
+
+    def _authoritative(self, ev: dict) -> None:
+        """The chain's reported values win over the model's."""
+        name = ev["event"]
+        if name not in ("UpdatePosition", "UpdateFeeState", "UpdateFundingIndex", "UpdateSocialLossInsuranceFund",
+                        "Trade", "Sweep"):
+            return
+        inst = self.instrument(_instrument_of(ev))
+        if name == "UpdateFundingIndex":
+            perp = inst.pair(PERP_EXPIRY).amm
+            perp.long_funding_index, perp.short_funding_index = unpack_funding_index(ev["funding_index"])
+            return
+        pair = inst.pair(ev["expiry"])
+        a = pair.amm
+        if name == "UpdatePosition":
+            key = (ev["expiry"], ev["trader"])
+            new = Position(ev["pic_balance"], ev["pic_size"], ev["pic_entry_notional"],
+                           ev["pic_entry_social_loss_index"], ev["pic_entry_funding_index"])
+            old = inst.positions.get(key)
+            if old is None or old.as_tuple() != new.as_tuple():
+                # keep OI in step with the authoritative size
+                old_size = old.size if old else 0
+                a.total_long += max(new.size, 0) - max(old_size, 0)
+                a.total_short += max(-new.size, 0) - max(-old_size, 0)
+                a.open_interests = max(a.total_long, a.total_short)
+                inst.positions[key] = new
+        elif name == "UpdateFeeState":
+            a.fee_index, a.protocol_fee = ev["fee_index"], ev["protocol_fee"]
+        elif name == "UpdateSocialLossInsuranceFund":
+            a.long_social_loss_index = ev["long_social_loss_index"]
+            a.short_social_loss_index = ev["short_social_loss_index"]
+            a.insurance_fund = ev["insurance_fund"]
+        elif ev["sqrt_px96"] != a.sqrt_px96:
+            a.sqrt_px96 = ev["sqrt_px96"]
+            a.tick = tick_at_sqrt_ratio(a.sqrt_px96)
+
+
+def _instrument_of(ev: dict) -> str:
+    src = ev.get("source")
+    if src in (GATE, MARKET) or ev["event"] in ("Scatter", "Gather", "UpdateSpotState"):
+        return ev.get("instrument") or ev.get("address")
+    return ev.get("address") or ev.get("instrument")
+
+
+def _same_target(exp: dict, ev: dict) -> bool:
+    t = exp.get("trader")
+    return t is None or str(t).lower() == str(ev.get("trader", t)).lower()

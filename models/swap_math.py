@@ -1,0 +1,37 @@
+"""The swap step (spec §6.1): one move along the curve inside a range of constant liquidity.
+
+A trade is sized in base.  A long taker receives base (exact output of token0, price rises); a short taker
+gives base (exact input of token0, price falls).  There is no fee inside the step: SynFutures charges the fee on
+the trade's whole notional afterwards (spec §6.4), so the step is Uniswap's computeSwapStep with fee 0.
+"""
+from .sqrt_price_math import amount0_delta, amount1_delta, next_sqrt_from_amount0_rounding_up
+
+
+def swap_step(sqrt_cur: int, sqrt_target: int, liquidity: int, base_remaining: int, long: bool):
+    """Returns (sqrt_next, base_filled, quote_amount).
+
+    base_remaining > 0.  For a long, quote_amount is what the taker pays (rounded up); for a short, what it
+    receives (rounded down).
+    """
+    if long:
+        base_to_target = amount0_delta(sqrt_cur, sqrt_target, liquidity, False)
+        if base_remaining >= base_to_target:
+            sqrt_next = sqrt_target
+        else:
+            sqrt_next = next_sqrt_from_amount0_rounding_up(sqrt_cur, liquidity, base_remaining, False)
+        reached = sqrt_next == sqrt_target
+        base = base_to_target if reached else base_remaining
+        quote = amount1_delta(sqrt_cur, sqrt_next, liquidity, True)
+        # Exact-output rounding can overshoot by a wei; never give out more base than asked.
+        if base > base_remaining:
+            base = base_remaining
+        return sqrt_next, base, quote
+    base_to_target = amount0_delta(sqrt_target, sqrt_cur, liquidity, True)
+    if base_remaining >= base_to_target:
+        sqrt_next = sqrt_target
+    else:
+        sqrt_next = next_sqrt_from_amount0_rounding_up(sqrt_cur, liquidity, base_remaining, True)
+    reached = sqrt_next == sqrt_target
+    base = base_to_target if reached else base_remaining
+    quote = amount1_delta(sqrt_next, sqrt_cur, liquidity, False)
+    return sqrt_next, base, quote
