@@ -1,0 +1,62 @@
+"""Build a devnet history once and keep it: simulate, write the logs to a fresh anvil, dump its state.
+
+data/devnet/<size>-<seed>/ holds state.json (anvil --load-state), expected.parquet (every event the simulator
+emitted, numbered as the chain numbers it) and meta.json.  A second call finds them and returns at once.
+"""
+import json
+import os
+import time
+from pathlib import Path
+
+import polars as pl
+
+from .anvil import ROOT, Anvil, rpc
+from .chain_writer import ChainWriter
+from .simulator import Simulator, numbered_events
+
+VERSION = 1  # bump when the simulator's output changes, so cached histories are rebuilt
+
+
+def history_dir(size: str, seed: int) -> Path:
+    return ROOT / "data" / "devnet" / f"{size}-{seed}-v{VERSION}"
+
+
+def expected_frame(events: list[dict]) -> pl.DataFrame:
+    """Events as rows: meta columns plus the fields as text (exact), for row-by-row comparison."""
+    meta = ("block_number", "tx_index", "log_index", "address", "block_timestamp", "event")
+    rows = [{**{k: e[k] for k in meta},
+             "fields": json.dumps({k: (v.hex() if isinstance(v, bytes) else v) for k, v in e.items()
+                                   if k not in meta}, default=str, sort_keys=True)} for e in events]
+    return pl.DataFrame(rows)
+
+
+def build(size: str = "small", seed: int = 7, force: bool = False) -> Path:
+    d = history_dir(size, seed)
+    if (d / "meta.json").exists() and not force:
+        return d
+    d.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    sim = Simulator(seed, size)
+    hist = sim.run()
+    with Anvil() as node:
+        w = ChainWriter(node.url)
+        w.install(hist.addresses)
+        first = int(rpc(node.url, "eth_blockNumber"), 16) + 1
+        for ts, txs in hist.blocks:
+            w.mine_block(txs, ts)
+        node.dump_state(d / "state.json")
+        head = int(rpc(node.url, "eth_blockNumber"), 16)
+    events = numbered_events(hist, first)
+    expected_frame(events).write_parquet(d / "expected.parquet")
+    meta = {"size": size, "seed": seed, "first_block": first, "head": head, "events": len(events),
+            "seconds": round(time.time() - t0, 1)}
+    tmp = d / "meta.json.tmp"
+    tmp.write_text(json.dumps(meta, indent=1))
+    os.replace(tmp, d / "meta.json")
+    return d
+
+
+if __name__ == "__main__":
+    import sys
+    size = sys.argv[1] if len(sys.argv) > 1 else "default"
+    print(build(size))

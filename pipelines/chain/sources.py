@@ -1,0 +1,121 @@
+"""Log sources: a JSON-RPC node, or a folder of cryo-style Parquet log dumps.  Both hand back raw logs as a
+Polars frame with decode.RAW_COLUMNS."""
+from pathlib import Path
+
+import polars as pl
+
+from ..decode import RAW_COLUMNS
+from .logs import LogFetcher
+from .rpc import JsonRpcClient
+
+RAW_SCHEMA = {"block_number": pl.Int64, "block_timestamp": pl.Int64, "tx_index": pl.Int64, "log_index": pl.Int64,
+              "tx_hash": pl.Utf8, "address": pl.Utf8, "block_hash": pl.Utf8, "topic0": pl.Utf8, "topic1": pl.Utf8,
+              "topic2": pl.Utf8, "topic3": pl.Utf8, "data": pl.Utf8}
+
+
+def empty_raw() -> pl.DataFrame:
+    return pl.DataFrame(schema=RAW_SCHEMA)
+
+
+class RpcLogSource:
+    def __init__(self, client: JsonRpcClient, max_block_span: int, batch_size: int = 8):
+        self.client = client
+        self.max_block_span = max_block_span
+        self.batch_size = batch_size
+        self.fetcher: LogFetcher | None = None
+
+    def head(self) -> int:
+        return int(self.client.call("eth_blockNumber", []), 16)
+
+    def block_hashes(self, blocks: list[int]) -> dict[int, str]:
+        out = {}
+        for i in range(0, len(blocks), 100):
+            part = blocks[i:i + 100]
+            res = self.client.batch([("eth_getBlockByNumber", [hex(b), False]) for b in part])
+            for b, r in zip(part, res):
+                if r is not None:
+                    out[b] = r["hash"]
+        return out
+
+    def _timestamps(self, blocks: list[int]) -> dict[int, int]:
+        out = {}
+        for i in range(0, len(blocks), 100):
+            part = blocks[i:i + 100]
+            res = self.client.batch([("eth_getBlockByNumber", [hex(b), False]) for b in part])
+            for b, r in zip(part, res):
+                out[b] = int(r["timestamp"], 16)
+        return out
+
+    def logs(self, lo: int, hi: int, addresses: list[str]) -> pl.DataFrame:
+        if not addresses or lo > hi:
+            return empty_raw()
+        fetcher = LogFetcher(self.client, addresses, self.max_block_span, self.batch_size)
+        if self.fetcher is not None:  # keep the span learnt from earlier refusals
+            fetcher.span = self.fetcher.span
+        self.fetcher = fetcher
+        items = fetcher.fetch(lo, hi)
+        if not items:
+            return empty_raw()
+        rows = []
+        need_ts = False
+        for it in items:
+            t = it["topics"]
+            ts = it.get("blockTimestamp")
+            need_ts |= ts is None
+            rows.append((int(it["blockNumber"], 16), int(ts, 16) if ts else None, int(it["transactionIndex"], 16),
+                         int(it["logIndex"], 16), it["transactionHash"], it["address"].lower(), it["blockHash"],
+                         t[0] if len(t) > 0 else None, t[1] if len(t) > 1 else None, t[2] if len(t) > 2 else None,
+                         t[3] if len(t) > 3 else None, it["data"]))
+        if need_ts:  # public RPCs may omit blockTimestamp: fall back to batched block headers
+            tsmap = self._timestamps(sorted({r[0] for r in rows if r[1] is None}))
+            rows = [(r[0], tsmap[r[0]] if r[1] is None else r[1], *r[2:]) for r in rows]
+        return pl.DataFrame(rows, schema=RAW_SCHEMA, orient="row")
+
+
+class ParquetLogSource:
+    """cryo `logs` Parquet files (block_number, block_hash, transaction_index, log_index, transaction_hash,
+    address, topic0..3, data as binary or hex).  cryo logs carry no timestamp: a `blocks` dump beside them
+    (block_number, timestamp) supplies it, else the timestamp is unknown (0) and says so."""
+
+    def __init__(self, folder: str):
+        self.folder = Path(folder)
+        files = sorted(self.folder.glob("*logs*.parquet")) or sorted(self.folder.glob("*.parquet"))
+        if not files:
+            raise FileNotFoundError(f"no Parquet log files in {self.folder}")
+        self.frame = self._load(files)
+
+    @staticmethod
+    def _hex(col: str, schema) -> pl.Expr:
+        if schema[col] == pl.Binary:
+            return pl.lit("0x") + pl.col(col).bin.encode("hex")
+        return pl.col(col).cast(pl.Utf8).str.to_lowercase()
+
+    def _load(self, files) -> pl.DataFrame:
+        df = pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")
+        s = df.schema
+        ts = pl.lit(0, pl.Int64)
+        blocks = sorted(self.folder.glob("*blocks*.parquet"))
+        out = df.select(
+            pl.col("block_number").cast(pl.Int64), pl.col("transaction_index").cast(pl.Int64).alias("tx_index"),
+            pl.col("log_index").cast(pl.Int64), self._hex("transaction_hash", s).alias("tx_hash"),
+            self._hex("address", s).alias("address"), self._hex("block_hash", s).alias("block_hash"),
+            *(self._hex(f"topic{i}", s).alias(f"topic{i}") for i in range(4)), self._hex("data", s).alias("data"))
+        if blocks:
+            b = pl.concat([pl.read_parquet(f).select(pl.col("block_number").cast(pl.Int64),
+                                                     pl.col("timestamp").cast(pl.Int64).alias("block_timestamp"))
+                           for f in blocks])
+            out = out.join(b, on="block_number", how="left")
+        else:
+            out = out.with_columns(ts.alias("block_timestamp"))
+        return out.select(RAW_COLUMNS).sort("block_number", "log_index")
+
+    def head(self) -> int:
+        return int(self.frame["block_number"].max() or 0)
+
+    def block_hashes(self, blocks: list[int]) -> dict[int, str]:
+        f = self.frame.filter(pl.col("block_number").is_in(blocks)).unique("block_number")
+        return dict(zip(f["block_number"].to_list(), f["block_hash"].to_list()))
+
+    def logs(self, lo: int, hi: int, addresses: list[str]) -> pl.DataFrame:
+        addrs = [a.lower() for a in addresses]
+        return self.frame.filter(pl.col("block_number").is_between(lo, hi) & pl.col("address").is_in(addrs))

@@ -1,0 +1,162 @@
+"""Ingestion: land raw logs by block range and decode them into the events_<name> tables.
+
+land():  reorg check over the last `reorg_window` stored block hashes (repair = delete from the first changed
+         block on, then ingest again); then chunks of blocks up to head - confirmations.  Each chunk lands in one
+         DuckDB transaction (delete the range, insert its logs, record its block hashes and coverage), so a run
+         killed mid-way resumes from the last whole chunk and re-running a range never duplicates.
+         Instruments are discovered from Gate's NewInstrument logs; a new one's logs are fetched from the block
+         it was created in.
+decode(): raw logs of (decoded_to, covered_to] -> events_* and quarantine, again delete-then-insert by range.
+"""
+import logging
+from dataclasses import dataclass
+
+import polars as pl
+from eth_abi import decode as abi_decode
+
+from models.events import BY_NAME, EVENTS
+
+from .decode import RAW_COLUMNS, decode_frame
+from .store import event_columns, get_state, insert_frame, set_state
+
+log = logging.getLogger(__name__)
+NEW_INSTRUMENT = BY_NAME["NewInstrument"].topic0
+EVENT_TABLES = sorted({e.table for e in EVENTS})
+
+
+@dataclass
+class LandResult:
+    from_block: int
+    to_block: int
+    logs: int
+    chunks: int
+    reorg_from: int | None
+    instruments: int
+
+
+def _instruments(con) -> dict[str, int]:
+    return dict(con.execute("SELECT address, first_block FROM instruments").fetchall())
+
+
+def _discover(con, frame: pl.DataFrame, gate: str) -> list[tuple[str, int]]:
+    found = []
+    new = frame.filter((pl.col("topic0") == NEW_INSTRUMENT) & (pl.col("address") == gate.lower()))
+    for r in new.iter_rows(named=True):
+        try:
+            _, inst, base, quote, symbol, _ = abi_decode(
+                ["bytes32", "address", "address", "address", "string", "uint256"], bytes.fromhex(r["data"][2:]))
+        except Exception:  # noqa: BLE001 - a malformed NewInstrument is quarantined by decode()
+            continue
+        con.execute("INSERT OR IGNORE INTO instruments VALUES (?, ?, ?, ?, ?)",
+                    [inst.lower(), symbol, base.lower(), quote.lower(), r["block_number"]])
+        found.append((inst.lower(), r["block_number"]))
+    return found
+
+
+def delete_from(con, block: int) -> None:
+    """Forget everything at and after `block` (a reorg repair)."""
+    for t in ("raw_logs", "quarantine", "block_hashes", *EVENT_TABLES):
+        con.execute(f"DELETE FROM {t} WHERE block_number >= ?", [block])
+    con.execute("DELETE FROM ingested_ranges WHERE from_block >= ?", [block])
+    con.execute("UPDATE ingested_ranges SET to_block = ? WHERE to_block >= ?", [block - 1, block])
+    con.execute("DELETE FROM instruments WHERE first_block >= ?", [block])
+    covered = int(get_state(con, "covered_to", "-1"))
+    set_state(con, "covered_to", min(covered, block - 1))
+    set_state(con, "decoded_to", min(int(get_state(con, "decoded_to", "-1")), block - 1))
+    set_state(con, "reorg_from", min(int(get_state(con, "reorg_from", str(block))), block))
+
+
+def check_reorg(con, source, window: int) -> int | None:
+    covered = int(get_state(con, "covered_to", "-1"))
+    if covered < 0:
+        return None
+    rows = con.execute("SELECT block_number, block_hash FROM block_hashes WHERE block_number > ? "
+                       "ORDER BY block_number", [covered - window]).fetchall()
+    if not rows:
+        return None
+    chain = source.block_hashes([b for b, _ in rows])
+    for b, h in rows:
+        if chain.get(b) != h:
+            con.execute("BEGIN")
+            con.execute("INSERT INTO reorgs (first_changed_block, old_hash, new_hash) VALUES (?, ?, ?)",
+                        [b, h, chain.get(b)])
+            # everything after the last block that still matches is suspect
+            prev = con.execute("SELECT max(block_number) FROM block_hashes WHERE block_number < ?", [b]).fetchone()[0]
+            delete_from(con, (prev + 1) if prev is not None else b)
+            con.execute("COMMIT")
+            log.warning("reorg: block %s changed; repairing from %s", b, (prev + 1) if prev is not None else b)
+            return (prev + 1) if prev is not None else b
+    return None
+
+
+def land(con, source, settings, to_block: int | None = None, chunk_blocks: int = 5000) -> LandResult:
+    fixed = [settings.gate, settings.config, *settings.markets.values()]
+    fixed = [a.lower() for a in fixed]
+    reorg = check_reorg(con, source, settings.reorg_window)
+    head = source.head()
+    target = head - settings.confirmations if to_block is None else min(to_block, head - settings.confirmations)
+    covered = int(get_state(con, "covered_to", str(settings.start_block - 1)))
+    start = max(covered + 1, settings.start_block)
+    total = chunks = 0
+    lo = start
+    while lo <= target:
+        hi = min(target, lo + chunk_blocks - 1)
+        known = _instruments(con)
+        frame = source.logs(lo, hi, fixed + [a for a, b in known.items() if b <= hi])
+        con.execute("BEGIN")
+        try:
+            new = _discover(con, frame, settings.gate)
+            extra = [source.logs(max(first, lo), hi, [inst]) for inst, first in new if inst not in known]
+            if extra:
+                frame = pl.concat([frame, *extra]).unique(["block_number", "log_index"]).sort(
+                    "block_number", "log_index")
+            con.execute("DELETE FROM raw_logs WHERE block_number BETWEEN ? AND ?", [lo, hi])
+            insert_frame(con, "raw_logs", frame.select(RAW_COLUMNS))
+            hashes = frame.select("block_number", "block_hash").unique()
+            end_hash = source.block_hashes([hi]).get(hi)
+            if end_hash:
+                hashes = pl.concat([hashes, pl.DataFrame({"block_number": [hi], "block_hash": [end_hash]},
+                                                         schema=hashes.schema)]).unique("block_number")
+            insert_frame(con, "block_hashes", hashes)
+            con.execute("INSERT OR REPLACE INTO ingested_ranges (from_block, to_block) VALUES (?, ?)", [lo, hi])
+            set_state(con, "covered_to", hi)
+            if end_hash:
+                set_state(con, "head_hash", end_hash)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        total += frame.height
+        chunks += 1
+        lo = hi + 1
+    n_inst = con.execute("SELECT count(*) FROM instruments").fetchone()[0]
+    return LandResult(start, target, total, chunks, reorg, n_inst)
+
+
+def decode(con, max_blocks: int = 20000) -> int:
+    """Decode landed raw logs not yet decoded; returns the number of logs decoded."""
+    covered = int(get_state(con, "covered_to", "-1"))
+    done = int(get_state(con, "decoded_to", "-1"))
+    cols = event_columns()
+    n = 0
+    lo = done + 1
+    while lo <= covered:
+        hi = min(covered, lo + max_blocks - 1)
+        raw = con.sql(f"SELECT {', '.join(RAW_COLUMNS)} FROM raw_logs WHERE block_number BETWEEN {lo} AND {hi} "
+                      "ORDER BY block_number, log_index").pl()
+        tables, bad = decode_frame(raw)
+        con.execute("BEGIN")
+        try:
+            for t in (*EVENT_TABLES, "quarantine"):
+                con.execute(f"DELETE FROM {t} WHERE block_number BETWEEN ? AND ?", [lo, hi])
+            for t, frame in tables.items():
+                insert_frame(con, t, frame, cols[t])
+            insert_frame(con, "quarantine", bad)
+            set_state(con, "decoded_to", hi)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        n += raw.height
+        lo = hi + 1
+    return n

@@ -1,0 +1,102 @@
+"""The DuckDB warehouse: schema from sql/, one writer at a time, idempotent range writes.
+
+DuckDB allows one writing process per file, so every write goes through `writer()`, which holds an exclusive
+lock file beside the database: concurrent runs wait for each other instead of failing on DuckDB's own lock.
+Readers (dashboards) open the file read-only.
+"""
+import fcntl
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from models.events import EVENTS
+
+from .decode import META, sql_type
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+
+
+def event_table_ddl() -> str:
+    """CREATE TABLE statements of every events_<name> table, generated from models/events.py."""
+    tables: dict[str, dict[str, str]] = {}
+    for spec in EVENTS:
+        cols = tables.setdefault(spec.table, {"block_number": "BIGINT NOT NULL", "block_timestamp": "BIGINT",
+                                              "tx_index": "BIGINT", "log_index": "BIGINT NOT NULL",
+                                              "tx_hash": "VARCHAR", "address": "VARCHAR", "abi_variant": "VARCHAR"})
+        for f in spec.fields:
+            cols.setdefault(f.name, sql_type(f.abi_type))
+    out = []
+    for t, cols in sorted(tables.items()):
+        body = ",\n".join(f"    {c} {typ}" for c, typ in cols.items())
+        out.append(f"CREATE TABLE IF NOT EXISTS {t} (\n{body},\n    PRIMARY KEY (block_number, log_index)\n);")
+    return "\n\n".join(out) + "\n"
+
+
+def event_columns() -> dict[str, dict[str, str]]:
+    cols: dict[str, dict[str, str]] = {}
+    for spec in EVENTS:
+        c = cols.setdefault(spec.table, {m: "" for m in META} | {"abi_variant": "VARCHAR"})
+        for f in spec.fields:
+            c.setdefault(f.name, sql_type(f.abi_type))
+    return cols
+
+
+def init_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute((SQL_DIR / "schema" / "ingestion.sql").read_text())
+    con.execute((SQL_DIR / "schema" / "events.sql").read_text())
+
+
+@contextmanager
+def writer(path: str, timeout: float = 3600):
+    """An exclusive, cross-process writer connection."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    lock = open(path + ".writer.lock", "w")
+    deadline = time.time() + timeout
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.time() > deadline:
+                raise TimeoutError(f"another writer held {path} for {timeout} s")
+            time.sleep(0.1)
+    con = duckdb.connect(path)
+    try:
+        init_schema(con)
+        yield con
+    finally:
+        con.close()
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
+
+
+def reader(path: str) -> duckdb.DuckDBPyConnection:
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no DuckDB file at {path}: run the ingest job first")
+    return duckdb.connect(path, read_only=True)
+
+
+def get_state(con, key: str, default: str | None = None) -> str | None:
+    row = con.execute("SELECT value FROM ingestion_state WHERE key = ?", [key]).fetchone()
+    return row[0] if row else default
+
+
+def set_state(con, key: str, value) -> None:
+    con.execute("INSERT OR REPLACE INTO ingestion_state VALUES (?, ?)", [key, str(value)])
+
+
+def insert_frame(con, table: str, frame: pl.DataFrame, types: dict[str, str] | None = None) -> None:
+    """Insert a Polars frame by column name, casting decimal text to HUGEINT where the table wants it."""
+    if frame.height == 0:
+        return
+    con.register("_frame", frame.to_arrow())
+    try:
+        cols = frame.columns
+        sel = ", ".join(f"CAST({c} AS HUGEINT)" if types and types.get(c) == "HUGEINT" else c for c in cols)
+        con.execute(f"INSERT OR REPLACE INTO {table} ({', '.join(cols)}) SELECT {sel} FROM _frame")
+    finally:
+        con.unregister("_frame")
