@@ -1,0 +1,53 @@
+"""Command line: `python -m pipelines.cli summary | schema`."""
+import argparse
+import sys
+
+from .config import ConfigError, load_settings
+from .store import SQL_DIR, event_table_ddl, reader
+
+EVENTS_SQL_HEADER = (
+    "-- One typed table per protocol event (spec §4), generated from models/events.py by\n"
+    "-- `python -m pipelines.cli schema`; a test keeps this file equal to the generator.\n"
+    "-- Integers: BIGINT up to 63 bits, HUGEINT up to int128/uint127, VARCHAR decimal text beyond (uint128+, int256).\n\n")
+
+
+def events_sql() -> str:
+    return EVENTS_SQL_HEADER + event_table_ddl()
+
+
+def summary() -> int:
+    s = load_settings()
+    with reader(s.duckdb_path) as con:
+        tables = [r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1").fetchall()]
+        print(f"DuckDB file: {s.duckdb_path}  (chain: {s.chain}, rpc: {s.safe_rpc_url})")
+        print(f"{'table':42s} {'rows':>10s}")
+        for t in tables:
+            n = con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            if n or not t.startswith("events_"):
+                print(f"{t:42s} {n:>10d}")
+        cov = con.execute("SELECT min(from_block), max(to_block) FROM ingested_ranges").fetchone()
+        print(f"blocks covered: {cov[0]} .. {cov[1]}")
+    return 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="oyster-lens")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("summary", help="where the DuckDB file is and what is in it")
+    sub.add_parser("schema", help="regenerate sql/schema/events.sql")
+    args = p.parse_args(argv)
+    try:
+        if args.cmd == "summary":
+            return summary()
+        if args.cmd == "schema":
+            (SQL_DIR / "schema" / "events.sql").write_text(events_sql())
+            return 0
+    except (ConfigError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
