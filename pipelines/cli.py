@@ -23,10 +23,10 @@ def summary() -> int:
         print(f"DuckDB file: {s.duckdb_path}  (chain: {s.chain}, rpc: {s.safe_rpc_url})")
         print(f"{'table':42s} {'rows':>10s}")
         for t in tables:
-            n = con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            n = con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
             if n or not t.startswith("events_"):
                 print(f"{t:42s} {n:>10d}")
-        cov = con.execute("SELECT min(from_block), max(to_block) FROM ingested_ranges").fetchone()
+        cov = con.execute("SELECT min(from_block), max(to_block) FROM ingested_ranges").fetchall()[0]
         print(f"blocks covered: {cov[0]} .. {cov[1]}")
     return 0
 

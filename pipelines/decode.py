@@ -125,8 +125,8 @@ def _words(df_expr_data: pl.Expr, spec: EventSpec) -> dict:
 
 def decode_frame(raw: pl.DataFrame) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """raw logs (RAW_COLUMNS) -> ({table: frame}, quarantine frame with a `reason` column)."""
-    raw = raw.with_columns(pl.col("data").str.to_lowercase(), pl.col("topic0").str.to_lowercase(),
-                           *(pl.col(f"topic{i}").str.to_lowercase() for i in (1, 2, 3)))
+    raw = raw.with_columns(*(pl.col(c).cast(pl.Utf8).str.to_lowercase()
+                             for c in ("data", "topic0", "topic1", "topic2", "topic3")))
     tables: dict[str, list[pl.DataFrame]] = {}
     bad: list[pl.DataFrame] = []
     unknown = raw.filter(~pl.col("topic0").is_in(list(_TOPIC0S)) | pl.col("topic0").is_null())

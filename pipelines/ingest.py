@@ -81,7 +81,7 @@ def check_reorg(con, source, window: int) -> int | None:
             con.execute("INSERT INTO reorgs (first_changed_block, old_hash, new_hash) VALUES (?, ?, ?)",
                         [b, h, chain.get(b)])
             # everything after the last block that still matches is suspect
-            prev = con.execute("SELECT max(block_number) FROM block_hashes WHERE block_number < ?", [b]).fetchone()[0]
+            prev = con.execute("SELECT max(block_number) FROM block_hashes WHERE block_number < ?", [b]).fetchall()[0][0]
             delete_from(con, (prev + 1) if prev is not None else b)
             con.execute("COMMIT")
             log.warning("reorg: block %s changed; repairing from %s", b, (prev + 1) if prev is not None else b)
@@ -89,7 +89,7 @@ def check_reorg(con, source, window: int) -> int | None:
     return None
 
 
-def land(con, source, settings, to_block: int | None = None, chunk_blocks: int = 5000) -> LandResult:
+def land(con, source, settings, to_block: int | None = None, chunk_blocks: int = 5000, on_chunk=None) -> LandResult:
     fixed = [settings.gate, settings.config, *settings.markets.values()]
     fixed = [a.lower() for a in fixed]
     reorg = check_reorg(con, source, settings.reorg_window)
@@ -128,8 +128,10 @@ def land(con, source, settings, to_block: int | None = None, chunk_blocks: int =
             raise
         total += frame.height
         chunks += 1
+        if on_chunk:
+            on_chunk(lo, hi, frame.height)
         lo = hi + 1
-    n_inst = con.execute("SELECT count(*) FROM instruments").fetchone()[0]
+    n_inst = con.execute("SELECT count(*) FROM instruments").fetchall()[0][0]
     return LandResult(start, target, total, chunks, reorg, n_inst)
 
 

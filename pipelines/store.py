@@ -81,8 +81,8 @@ def reader(path: str) -> duckdb.DuckDBPyConnection:
 
 
 def get_state(con, key: str, default: str | None = None) -> str | None:
-    row = con.execute("SELECT value FROM ingestion_state WHERE key = ?", [key]).fetchone()
-    return row[0] if row else default
+    rows = con.execute("SELECT value FROM ingestion_state WHERE key = ?", [key]).fetchall()
+    return rows[0][0] if rows else default
 
 
 def set_state(con, key: str, value) -> None:

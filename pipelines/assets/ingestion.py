@@ -15,7 +15,7 @@ def raw_logs(context: dg.AssetExecutionContext, oyster: OysterConfig, chain: Cha
     context.log.info(f"chain {s.chain} via {s.safe_rpc_url}, DuckDB {s.duckdb_path}")
     with chain.open() as source, warehouse.writer() as con:
         r = land(con, source, s)
-        total = con.execute("SELECT count(*) FROM raw_logs").fetchone()[0]
+        total = con.execute("SELECT count(*) FROM raw_logs").fetchall()[0][0]
     if r.reorg_from is not None:
         context.log.warning(f"reorg repaired from block {r.reorg_from}")
     return dg.MaterializeResult(metadata={"from_block": r.from_block, "to_block": r.to_block, "new_logs": r.logs,
@@ -28,8 +28,8 @@ def raw_logs(context: dg.AssetExecutionContext, oyster: OysterConfig, chain: Cha
 def event_tables(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     with warehouse.writer() as con:
         n = decode(con)
-        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in EVENT_TABLES}
-        quarantined = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in EVENT_TABLES}
+        quarantined = con.execute("SELECT count(*) FROM quarantine").fetchall()[0][0]
     return dg.MaterializeResult(metadata={"decoded_logs": n, "quarantined": quarantined,
                                           **{t: c for t, c in counts.items() if c}})
 

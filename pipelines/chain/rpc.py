@@ -7,6 +7,7 @@ which may hold an API key.
 import random
 import threading
 import time
+from urllib.parse import urlsplit
 
 import orjson
 import requests
@@ -63,6 +64,14 @@ class JsonRpcClient:
         self.calls = 0
         self.retries = 0
 
+    def _scrub(self, text: str) -> str:
+        """Remove every part of the URL that may hold a key (path, query, user info) from an error text."""
+        parts = urlsplit(self.url)
+        for secret in (self.url, parts.path, parts.query, parts.username or "", parts.password or ""):
+            if secret and secret != "/":
+                text = text.replace(secret, "/***")
+        return text[:300]
+
     def _sleep(self, attempt: int) -> None:
         base = min(self.max_backoff, self.backoff * 2 ** attempt)
         time.sleep(base / 2 + self.rng.random() * base / 2)  # "equal jitter"
@@ -82,7 +91,7 @@ class JsonRpcClient:
             except (requests.ConnectionError, requests.Timeout, requests.HTTPError, orjson.JSONDecodeError) as e:
                 if attempt == self.max_retries:
                     raise RpcUnavailable(f"{self.safe_url}: gave up after {attempt + 1} tries "
-                                         f"({type(e).__name__}: {redact(str(e)) if 'http' in str(e) else e})") from None
+                                         f"({type(e).__name__}: {self._scrub(str(e))})") from None
                 self.retries += 1
                 self._sleep(attempt)
         raise AssertionError("unreachable")

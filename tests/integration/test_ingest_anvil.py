@@ -1,0 +1,176 @@
+"""Ingestion against a real anvil holding the small devnet history."""
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import duckdb
+import polars as pl
+import pytest
+
+from devnet.anvil import Anvil
+from devnet.chain_writer import ChainWriter
+from devnet.simulator import GATE_ADDR, USDC
+from models.events import BY_NAME, EVENTS
+from pipelines.chain.rpc import JsonRpcClient, RpcUnavailable
+from pipelines.chain.sources import RpcLogSource
+from pipelines.config import ConfigError, load_settings
+from pipelines.ingest import EVENT_TABLES, decode, land
+from pipelines.store import writer
+
+from .fault_proxy import FaultProxy
+
+pytestmark = pytest.mark.anvil
+COMPARED = ("raw_logs", "quarantine", "instruments", *EVENT_TABLES)
+
+
+def ingest(settings, url, client=None, **kw):
+    src = RpcLogSource(client or JsonRpcClient(url), settings.max_block_span)
+    with writer(settings.duckdb_path) as con:
+        r = land(con, src, settings, **kw)
+        decode(con)
+    return r
+
+
+def dump(path) -> dict:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {t: con.sql(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in COMPARED}
+    finally:
+        con.close()
+
+
+def test_full_ingest_equals_the_simulator_row_for_row(node, settings, small_history):
+    ingest(settings, node.url)
+    expected = pl.read_parquet(small_history / "expected.parquet")
+    con = duckdb.connect(settings.duckdb_path, read_only=True)
+    assert con.execute("SELECT count(*) FROM raw_logs").fetchall()[0][0] == expected.height
+    assert con.execute("SELECT count(*) FROM quarantine").fetchall()[0][0] == 0
+    total = sum(con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in EVENT_TABLES)
+    assert total == expected.height
+    tables = {}
+    for spec in EVENTS:
+        if spec.table not in tables:
+            tables[spec.table] = {(r[0], r[1]): r[2] for r in con.sql(
+                f"SELECT block_number, log_index, to_json(t) FROM {spec.table} t").fetchall()}
+    for row in expected.iter_rows(named=True):
+        spec = BY_NAME[row["event"]]
+        got = json.loads(tables[spec.table][(row["block_number"], row["log_index"])])
+        assert got["address"] == row["address"] and got["block_timestamp"] == row["block_timestamp"]
+        assert got["tx_index"] == row["tx_index"]
+        for k, v in json.loads(row["fields"]).items():
+            g = got[k]
+            if isinstance(v, bool) or isinstance(g, bool):
+                assert g == v, (row["event"], k)
+            elif isinstance(v, int) or (isinstance(v, str) and v.lstrip("-").isdigit()):
+                assert int(g) == int(v), (row["event"], k)
+            elif spec.table == "events_new_instrument" and k == "index":
+                assert g == "0x" + v
+            else:
+                assert str(g).lower() == str(v).lower(), (row["event"], k)
+    con.close()
+
+
+def test_rerunning_a_range_never_duplicates(node, settings):
+    ingest(settings, node.url)
+    before = dump(settings.duckdb_path)
+    with writer(settings.duckdb_path) as con:
+        con.execute("UPDATE ingestion_state SET value = '100' WHERE key IN ('covered_to', 'decoded_to')")
+    ingest(settings, node.url)
+    assert dump(settings.duckdb_path) == before
+
+
+def _deposit_block(writer_, ts, n, salt):
+    txs = [[(GATE_ADDR, {"event": "Deposit", "quote": USDC, "trader": "0x" + f"{salt:02x}" * 20,
+                         "quantity": salt * 1000 + i})] for i in range(n)]
+    writer_.mine_block(txs, ts)
+
+
+def test_a_reorg_of_the_last_blocks_is_repaired(node, settings, tmp_path):
+    w = ChainWriter(node.url)
+    head = int(node.call("eth_blockNumber"), 16)
+    ts = node.call("eth_getBlockByNumber", [hex(head), False])["timestamp"]
+    ts = int(ts, 16)
+    snap = node.call("evm_snapshot")
+    for i in range(6):
+        _deposit_block(w, ts + 10 + i, 2, salt=0xA0 + i)
+    ingest(settings, node.url)
+    # the last 6 blocks are replaced by 7 others with different logs
+    node.call("evm_revert", [snap])
+    for i in range(7):
+        _deposit_block(w, ts + 11 + i, 1 + i % 3, salt=0xB0 + i)
+    r = ingest(settings, node.url)
+    assert r.reorg_from == head + 1
+    clean = dataclasses.replace(settings, duckdb_path=str(tmp_path / "clean.duckdb"))
+    ingest(clean, node.url)
+    assert dump(settings.duckdb_path) == dump(clean.duckdb_path)
+    con = duckdb.connect(settings.duckdb_path, read_only=True)
+    assert con.execute("SELECT first_changed_block FROM reorgs").fetchall() == [(head + 1,)]
+    con.close()
+
+
+def test_faults_in_front_of_the_node_leave_identical_tables(node, settings, tmp_path):
+    clean = dataclasses.replace(settings, duckdb_path=str(tmp_path / "clean.duckdb"))
+    ingest(clean, node.url)
+    proxy = FaultProxy(node.url, max_span=10, seed=3)
+    try:
+        client = JsonRpcClient(proxy.url, max_retries=12, timeout=1.0, backoff=0.01, max_backoff=0.2, seed=1)
+        faulty = dataclasses.replace(settings, max_block_span=64)
+        ingest(faulty, proxy.url, client=client)
+    finally:
+        proxy.close()
+    assert proxy.counts["refused_span"] > 0 and proxy.counts["drop"] > 0 and proxy.counts["429"] > 0
+    assert proxy.counts["stall"] > 0 and client.retries > 0
+    assert dump(settings.duckdb_path) == dump(clean.duckdb_path)
+
+
+def test_a_run_killed_mid_load_resumes_to_identical_tables(node, settings, tmp_path):
+    clean = dataclasses.replace(settings, duckdb_path=str(tmp_path / "clean.duckdb"))
+    ingest(clean, node.url)
+    script = (
+        "import sys, time, dataclasses\n"
+        "from pipelines.config import load_settings\n"
+        "from pipelines.chain.rpc import JsonRpcClient\n"
+        "from pipelines.chain.sources import RpcLogSource\n"
+        "from pipelines.ingest import land\n"
+        "from pipelines.store import writer\n"
+        f"s = dataclasses.replace(load_settings(env={{}}), duckdb_path={settings.duckdb_path!r})\n"
+        f"src = RpcLogSource(JsonRpcClient({node.url!r}), 5)\n"
+        "def tick(lo, hi, n):\n"
+        "    print('chunk', lo, hi, flush=True); time.sleep(0.2)\n"
+        "with writer(s.duckdb_path) as con:\n"
+        "    land(con, src, s, chunk_blocks=10, on_chunk=tick)\n")
+    p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    for _ in range(5):
+        assert p.stdout.readline().startswith("chunk")
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    os.remove(settings.duckdb_path + ".writer.lock")  # a killed process leaves its lock file (not the lock)
+    con = duckdb.connect(settings.duckdb_path, read_only=True)
+    covered = int(con.execute("SELECT value FROM ingestion_state WHERE key='covered_to'").fetchall()[0][0])
+    con.close()
+    assert 40 <= covered < 200  # stopped part-way, on a whole chunk
+    ingest(settings, node.url)
+    assert dump(settings.duckdb_path) == dump(clean.duckdb_path)
+
+
+def test_bad_rpc_url_gives_a_clear_error_without_the_secret(settings):
+    client = JsonRpcClient("http://127.0.0.1:9/v2/SECRET-KEY", max_retries=1, backoff=0.01, timeout=1)
+    with pytest.raises(RpcUnavailable) as e:
+        RpcLogSource(client, 10).head()
+    assert "SECRET-KEY" not in str(e.value) and "127.0.0.1" in str(e.value)
+
+
+def test_bad_config_names_the_setting(tmp_path):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("gate: '0x1234'\nconfig: '0xb63902d38738e353f3f52add203c418a0bfea172'\n")
+    with pytest.raises(ConfigError, match="gate"):
+        load_settings(cfg, env={})
+    cfg.write_text("confirmations: many\n")
+    with pytest.raises(ConfigError, match="confirmations"):
+        load_settings(cfg, env={})
+    with pytest.raises(ConfigError, match="OYSTER_RPC_URL"):
+        load_settings(env={"OYSTER_CHAIN": "base"})
