@@ -9,7 +9,8 @@ export UV_LINK_MODE ?= copy
 setup:  ## Python packages (uv, from uv.lock) and the devnet's npm packages (from package-lock.json)
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install -q uv
 	$(UV) sync --frozen --group dev
-	npm ci --no-audit --no-fund --loglevel=error
+	@# `npm ci` rejects anvil's lock entries for other platforms; `npm install` follows the lock and leaves it as is
+	npm install --no-audit --no-fund --loglevel=error
 	@mkdir -p $(DAGSTER_HOME)
 
 demo: setup  ## Build the devnet history (once), run the ingest job on it, show what landed
