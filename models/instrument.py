@@ -20,7 +20,7 @@ Choices where the spec says [I] (each tested in tests/models):
   is left pro rata).
 - Mark = the market's smoothed spot (UpdateSpotState) for perps and dated futures alike.
 """
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from .constants import FUNDING_PERIOD, PERP_EXPIRY, RATIO_BASE, Condition, Status
 from .funding import funding_step, pack_funding_index
@@ -461,14 +461,17 @@ class Instrument:
         return out
 
     def adjust(self, expiry: int, trader: str, net: int, now: int, check: bool = True) -> list:
+        if check:
+            return self._guarded(expiry, self._adjust, expiry, trader, net, now, check)
+        return self._adjust(expiry, trader, net, now, check)
+
+    def _adjust(self, expiry, trader, net, now, check):
         pair = self.pair(expiry)
         out: list = []
-        saved = replace(pair.amm)
         self._touch(pair, now, out)
         pos = self._realised(pair, trader, out)
         pos.balance += net
         if check and net < 0 and pos.size and not is_im_safe(pos, self.mark(expiry), self.imr):
-            pair.amm = saved
             raise Rejected("withdrawal breaks IMR")
         out.append(self._gate("Scatter" if net > 0 else "Gather", trader, expiry, abs(net)))
         out.append({"event": "Adjust", "expiry": expiry, "trader": trader, "net": net})
@@ -501,12 +504,14 @@ class Instrument:
     def _guarded(self, expiry: int, fn, *args):
         """Run an action that may refuse after the funding touch; a refusal leaves the pair untouched."""
         pair = self.pair(expiry)
-        saved = _snapshot(pair)
+        pair.begin()
         try:
-            return fn(*args)
+            out = fn(*args)
         except (Rejected, InsufficientLiquidity):
-            _restore(pair, saved)
+            pair.rollback()
             raise
+        pair.commit()
+        return out
 
     def _liquidate(self, expiry, liquidator, target, size, amount, now, check):
         pair = self.pair(expiry)
@@ -626,13 +631,3 @@ def _pic(p: Position) -> dict:
 def _range_fields(r: Range) -> dict:
     return {"range_liquidity": r.liquidity, "range_entry_fee_index": r.entry_fee_index, "range_balance": r.balance,
             "range_sqrt_entry_px96": r.sqrt_entry_px96}
-
-
-def _snapshot(pair: Pair):
-    import copy
-    return copy.deepcopy((pair.amm, pair.pearls, pair.records, pair.bitmap.words))
-
-
-def _restore(pair: Pair, snap) -> None:
-    pair.amm, pair.pearls, pair.records, words = snap
-    pair.bitmap.words = words

@@ -6,7 +6,7 @@ it takes the orders there before crossing the tick's liquidity.  Going down, a w
 does not cross it (the tick stays active, as in Uniswap).  The tick is kept as state, Uniswap-style, so a price
 that rounds back onto a crossed tick keeps tick = T - 1.
 """
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 from .bitmap import TickBitmap
 from .constants import MAX_TICK, MIN_TICK, PEARL_SPACING, Status
@@ -71,16 +71,52 @@ class WalkResult:
 
 
 class Pair:
-    __slots__ = ("amm", "pearls", "records", "bitmap")
+    __slots__ = ("amm", "pearls", "records", "bitmap", "_journal")
 
     def __init__(self, expiry: int, spacing: int = PEARL_SPACING):
         self.amm = Amm(expiry)
         self.pearls: dict[int, Pearl] = {}
         self.records: dict[tuple[int, int], Record] = {}
         self.bitmap = TickBitmap(spacing)
+        self._journal = None
+
+    # --- undo journal: an action the contract would revert leaves the pair exactly as it was ---------------
+    def begin(self) -> None:
+        self._journal = (replace(self.amm), {}, set(), dict(self.bitmap.words))
+
+    def commit(self) -> None:
+        self._journal = None
+
+    def rollback(self) -> None:
+        amm, pearls, records, words = self._journal
+        self.amm = amm
+        for tick, saved in pearls.items():
+            if saved is None:
+                self.pearls.pop(tick, None)
+            else:
+                self.pearls[tick] = Pearl(*saved)
+        for key in records:
+            self.records.pop(key, None)
+        self.bitmap.words = words
+        self._journal = None
+
+    def _save(self, tick: int) -> None:
+        saved = self._journal[1]
+        if tick not in saved:
+            p = self.pearls.get(tick)
+            saved[tick] = p.as_tuple() if p is not None else None
+
+    def __getstate__(self):
+        return (self.amm, self.pearls, self.records, self.bitmap)
+
+    def __setstate__(self, state):
+        self.amm, self.pearls, self.records, self.bitmap = state
+        self._journal = None
 
     # --- pearls -------------------------------------------------------------------------------------------
     def pearl(self, tick: int) -> Pearl:
+        if self._journal is not None:
+            self._save(tick)
         p = self.pearls.get(tick)
         if p is None:
             p = self.pearls[tick] = Pearl()
@@ -125,7 +161,7 @@ class Pair:
         return p.nonce
 
     def unplace(self, tick: int, size: int) -> None:
-        p = self.pearls[tick]
+        p = self.pearl(tick)
         was = p.initialised
         p.left -= size
         self._archive_if_empty(tick, p)
@@ -133,6 +169,8 @@ class Pair:
 
     def _archive_if_empty(self, tick: int, p: Pearl) -> None:
         if p.left == 0 and p.taken != 0:
+            if self._journal is not None:
+                self._journal[2].add((tick, p.nonce))
             self.records[(tick, p.nonce)] = Record(p.taken, p.fee, p.entry_social_loss_index,
                                                    p.entry_funding_index)
             p.nonce += 1
@@ -143,6 +181,8 @@ class Pair:
         p = self.pearls.get(tick)
         if p is None or (p.left >= 0 if long else p.left <= 0):
             return 0
+        if self._journal is not None:
+            self._save(tick)
         q = min(remaining, abs(p.left))
         maker = -q if long else q
         value = wmul(tick_to_wad(tick), q)
