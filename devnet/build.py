@@ -14,7 +14,7 @@ from .anvil import ROOT, Anvil, rpc
 from .chain_writer import ChainWriter
 from .simulator import Simulator, numbered_events
 
-VERSION = 1  # bump when the simulator's output changes, so cached histories are rebuilt
+VERSION = 2  # bump when the simulator's output changes, so cached histories are rebuilt
 
 
 def history_dir(size: str, seed: int) -> Path:

@@ -20,7 +20,7 @@ from models.events import GATE, MARKET
 from models.instrument import Instrument, QuoteParam, Rejected
 from models.pair import InsufficientLiquidity
 from models.pearl import unpack_oid, unpack_rid
-from models.position import is_mm_safe
+from models.position import equity, is_mm_safe
 from models.tick_math import sqrt_to_wad, wad_to_tick
 
 # Base mainnet addresses (spec §2), reused on the devnet so configs carry over.
@@ -48,7 +48,7 @@ class Size:
 SIZES = {
     "small": Size(blocks=260, block_seconds=200, actions_per_block=3, actions_per_tx=1),
     "default": Size(blocks=1500, block_seconds=120, actions_per_block=6, actions_per_tx=1),
-    "large": Size(blocks=8500, block_seconds=20, actions_per_block=40, actions_per_tx=8),
+    "large": Size(blocks=18000, block_seconds=20, actions_per_block=44, actions_per_tx=8),
 }
 
 
@@ -93,9 +93,9 @@ class Simulator:
         self.deposited: set = set()
         self.markets: list[Market] = []
         for symbol, quote, mtype, expiries, spot, vol, unit, lp in (
-                ("ETH-USDC-PYTH", USDC, "PYTH", [PERP_EXPIRY], 2000, 0.0009, 3.0, 80_000),
-                ("BTC-WETH-LINK", WETH, "LINK", [PERP_EXPIRY], 30, 0.0007, 0.2, 40),
-                ("SOL-USDC-EMG", USDC, "EMG", [DATED_EXPIRY], 150, 0.0011, 40.0, 30_000)):
+                ("ETH-USDC-PYTH", USDC, "PYTH", [PERP_EXPIRY], 2000, 0.0004, 3.0, 80_000),
+                ("BTC-WETH-LINK", WETH, "LINK", [PERP_EXPIRY], 30, 0.0003, 0.2, 40),
+                ("SOL-USDC-EMG", USDC, "EMG", [DATED_EXPIRY], 150, 0.0005, 40.0, 30_000)):
             addr = _addr("instrument:" + symbol)
             inst = Instrument(addr, quote_decimals=QUOTES[quote])
             if quote == WETH:
@@ -199,18 +199,20 @@ class Simulator:
             else:
                 size = int(m.unit * self.rng.uniform(-1, 1) * WAD)
             trader = self.rng.choice(self.takers[:8])
-            return self._try(m, inst.trade, expiry, trader, size or WAD // 10, abs(size) * fair // WAD // 4,
-                             self.now)
+            margin = abs(size) * fair // WAD // 4 + self._topup(inst, expiry, trader)
+            return self._try(m, inst.trade, expiry, trader, size or WAD // 10, margin, self.now)
         if r < 0.55:  # takers, some of them at high leverage
             trader = self.rng.choice(self.takers)
             size = int(m.unit * self.rng.lognormvariate(0, 0.8) * WAD) * self.rng.choice((1, -1))
             notional = abs(size) * fair // WAD
             lev = self.rng.choice((2, 3, 5, 8, 9.5)) if trader in self.takers[30:] else self.rng.choice((1, 2, 3))
             pos = inst.positions.get((expiry, trader))
-            if pos and pos.size and self.rng.random() < 0.35:
+            if pos and pos.size and (self.rng.random() < 0.35 or self._topup(inst, expiry, trader)):
+                # traders below IMR, and a third of the others, reduce or close
                 size = -pos.size if self.rng.random() < 0.5 else -pos.size // 2
                 return self._try(m, inst.trade, expiry, trader, size or -pos.size, 0, self.now)
-            return self._try(m, inst.trade, expiry, trader, size, int(notional / lev), self.now)
+            return self._try(m, inst.trade, expiry, trader, size,
+                             int(notional / lev) + self._topup(inst, expiry, trader), self.now)
         if r < 0.68:  # makers place limit orders around the price
             maker = self.rng.choice(self.makers)
             off = self.rng.randint(1, 40) * 5
@@ -265,6 +267,18 @@ class Simulator:
             return self._logs(m, inst.update_funding_hour(self.rng.choice((0, 1, 8))))
         return []
 
+    @staticmethod
+    def _topup(inst: Instrument, expiry: int, trader: str) -> int:
+        """Margin a trader must add to be back at IMR (with a 20% cushion), 0 if it is there."""
+        pos = inst.positions.get((expiry, trader))
+        if not pos:
+            return 0
+        if not pos.size:  # a flat account left owing (socialised loss, funding): it repays first
+            return max(0, -pos.balance)
+        mark = inst.mark(expiry)
+        need = abs(pos.size) * mark // WAD * inst.imr // 10_000 - equity(pos, mark)
+        return max(0, need * 6 // 5)
+
     def _liquidations(self, m: Market) -> list:
         txs = []
         inst = m.inst
@@ -277,7 +291,7 @@ class Simulator:
             liq = self.rng.choice(self.liquidators)
             if self.rng.random() < 0.6:
                 size = pos.size if self.rng.random() < 0.7 else pos.size // 2
-                amount = abs(size) * inst.mark(expiry) // WAD // 3
+                amount = abs(size) * inst.mark(expiry) // WAD // 3 + self._topup(inst, expiry, liq)
                 txs.append(self._try(m, inst.liquidate, expiry, liq, trader, size, amount, self.now))
             else:
                 txs.append(self._try(m, inst.sweep, expiry, liq, trader, -pos.size, self.now))

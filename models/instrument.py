@@ -415,10 +415,12 @@ class Instrument:
         a.protocol_fee += protocol_fee
         return res, trading_fee + bps_of_down(n, self.param.protocol_fee_ratio)
 
-    def _within_deviation(self, pair: Pair) -> bool:
+    def _deviation_ok(self, pair: Pair, sqrt_before: int) -> bool:
+        """A trade may not push the fair price past IMR from mark (spec §6.6, the SDK's withinDeviationLimit);
+        one that leaves it outside but closer than before (an arbitrage back toward mark) is allowed."""
         mark = self.spot
-        fair = sqrt_to_wad(pair.amm.sqrt_px96)
-        return abs(fair - mark) * RATIO_BASE <= self.imr * mark
+        after = abs(sqrt_to_wad(pair.amm.sqrt_px96) - mark)
+        return after * RATIO_BASE <= self.imr * mark or after < abs(sqrt_to_wad(sqrt_before) - mark)
 
     def trade(self, expiry: int, trader: str, size: int, amount: int, now: int, fee_ratio: int | None = None,
               check: bool = True) -> list:
@@ -435,6 +437,7 @@ class Instrument:
             raise Rejected("zero size")
         self._touch(pair, now, out)
         fee_ratio = self.param.trading_fee_ratio if fee_ratio is None else fee_ratio
+        sqrt_before = a.sqrt_px96
         res, taker_fee = self._walk_and_fee(pair, size, fee_ratio)
         n = res.entry_notional
         pos = self._realised(pair, trader, out)
@@ -445,10 +448,12 @@ class Instrument:
         merged, _ = combine(pos, taker)
         if check:
             reducing = pos.size and (pos.size > 0) != (size > 0) and abs(size) <= abs(pos.size)
-            if (not self._within_deviation(pair) or
-                    (not reducing and not is_im_safe(merged, self.mark(expiry), self.imr)) or
-                    n < self.param.min_margin_amount * RATIO_BASE // self.imr // 10):
-                raise Rejected("trade refused: margin, size or price deviation")
+            if not self._deviation_ok(pair, sqrt_before):
+                raise Rejected("trade would push the fair price past the deviation limit")
+            if not reducing and not is_im_safe(merged, self.mark(expiry), self.imr):
+                raise Rejected("trade leaves the taker below IMR")
+            if n < self.param.min_margin_amount * RATIO_BASE // self.imr // 10:
+                raise Rejected("trade below the minimum value")
         if amount:
             out.append(self._gate("Scatter", trader, expiry, amount))
         out.append({"event": "Trade", "expiry": expiry, "trader": trader, "size": size, "amount": amount,

@@ -69,6 +69,7 @@ class Replayer:
             self.state.quote_decimals.update({k.lower(): v for k, v in quote_decimals.items()})
         self.divergences: list[Divergence] = []
         self.on_applied = None
+        self._pending: list = []  # the last transaction of a batch, held until it is known to be whole
 
     # --- public -------------------------------------------------------------------------------------------
     def instrument(self, address: str) -> Instrument:
@@ -79,10 +80,14 @@ class Replayer:
             self.state.instruments[address] = inst
         return inst
 
-    def apply(self, events) -> None:
-        """Apply events sorted by (block_number, tx_index, log_index)."""
-        batch: list = []
-        key = None
+    def apply(self, events, flush: bool = True) -> None:
+        """Apply events sorted by (block_number, tx_index, log_index).
+
+        Streaming callers pass batches with flush=False and call flush() at the end: a transaction split
+        across two batches is then still replayed whole.
+        """
+        batch: list = self._pending
+        key = (batch[0]["block_number"], batch[0]["tx_index"]) if batch else None
         for ev in events:
             k = (ev["block_number"], ev["tx_index"])
             if k != key and batch:
@@ -90,7 +95,13 @@ class Replayer:
                 batch = []
             key = k
             batch.append(ev)
-        if batch:
+        self._pending = batch
+        if flush:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            batch, self._pending = self._pending, []
             self.apply_tx(batch)
 
     def apply_tx(self, events: list) -> None:
@@ -130,6 +141,7 @@ class Replayer:
         self.state.events_applied += len(events)
 
     def checkpoint(self) -> bytes:
+        self.flush()
         return zlib.compress(pickle.dumps(self.state, protocol=5), 3)
 
     @classmethod

@@ -67,3 +67,16 @@ def test_checkpoint_round_trip_resumes_identically():
     for addr, inst in full.state.instruments.items():
         assert _state(resumed.state.instruments[addr]) == _state(inst)
     assert len(blob) < 200_000  # compact: a few hundred bytes per open position/order/range
+
+
+def test_batches_that_split_a_transaction_replay_like_one_call():
+    _, events = _history(6)
+    whole = Replayer(quote_decimals=QUOTES)
+    whole.apply([dict(e) for e in events])
+    streamed = Replayer(quote_decimals=QUOTES)
+    for i in range(0, len(events), 97):  # 97 cuts through many multi-log transactions
+        streamed.apply([dict(e) for e in events[i:i + 97]], flush=False)
+    streamed.flush()
+    assert streamed.divergences == whole.divergences == []
+    for addr, inst in whole.state.instruments.items():
+        assert _state(streamed.state.instruments[addr]) == _state(inst)
