@@ -48,7 +48,7 @@ class Size:
 SIZES = {
     "small": Size(blocks=260, block_seconds=200, actions_per_block=3, actions_per_tx=1),
     "default": Size(blocks=1500, block_seconds=120, actions_per_block=6, actions_per_tx=1),
-    "large": Size(blocks=18000, block_seconds=20, actions_per_block=44, actions_per_tx=8),
+    "large": Size(blocks=21000, block_seconds=20, actions_per_block=44, actions_per_tx=8),
 }
 
 
