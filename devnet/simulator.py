@@ -48,6 +48,7 @@ class Size:
 SIZES = {
     "small": Size(blocks=260, block_seconds=200, actions_per_block=3, actions_per_tx=1),
     "default": Size(blocks=1500, block_seconds=120, actions_per_block=6, actions_per_tx=1),
+    "medium": Size(blocks=2500, block_seconds=60, actions_per_block=30, actions_per_tx=6),
     "large": Size(blocks=21000, block_seconds=20, actions_per_block=44, actions_per_tx=8),
 }
 

@@ -128,5 +128,5 @@ def _validate(s: Settings) -> None:
         raise ConfigError(f"rpc_url: expected http(s)://... or 'devnet', got {s.safe_rpc_url!r}")
     if s.start_block < 0 or s.confirmations < 0 or s.max_block_span < 1:
         raise ConfigError("start_block, confirmations must be >= 0 and max_block_span >= 1")
-    if s.devnet_size not in ("small", "default", "large"):
-        raise ConfigError(f"devnet_size: expected small, default or large, got {s.devnet_size!r}")
+    if s.devnet_size not in ("small", "default", "medium", "large"):
+        raise ConfigError(f"devnet_size: expected small, default, medium or large, got {s.devnet_size!r}")
