@@ -6,9 +6,12 @@ land():  reorg check over the last `reorg_window` stored block hashes (repair = 
          killed mid-way resumes from the last whole chunk and re-running a range never duplicates.
          Instruments are discovered from Gate's NewInstrument logs; a new one's logs are fetched from the block
          it was created in.
-decode(): raw logs of (decoded_to, covered_to] -> events_* and quarantine, again delete-then-insert by range.
+         Each chunk is decoded from memory in the same transaction, so raw and decoded tables never disagree.
+decode(): catches up raw logs of (decoded_to, covered_to] -> events_* and quarantine (after a decoder change,
+         or when decoding was switched off), again delete-then-insert by range.
 """
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
@@ -38,18 +41,26 @@ def _instruments(con) -> dict[str, int]:
     return dict(con.execute("SELECT address, first_block FROM instruments").fetchall())
 
 
-def _discover(con, frame: pl.DataFrame, gate: str) -> list[tuple[str, int]]:
-    found = []
+def _new_instruments(frame: pl.DataFrame, gate: str):
     new = frame.filter((pl.col("topic0") == NEW_INSTRUMENT) & (pl.col("address") == gate.lower()))
     for r in new.iter_rows(named=True):
         try:
             _, inst, base, quote, symbol, _ = abi_decode(
                 ["bytes32", "address", "address", "address", "string", "uint256"], bytes.fromhex(r["data"][2:]))
-        except Exception:  # noqa: BLE001 - a malformed NewInstrument is quarantined by decode()
+        except Exception:  # noqa: BLE001 - a malformed NewInstrument is quarantined by the decoder
             continue
-        con.execute("INSERT OR IGNORE INTO instruments VALUES (?, ?, ?, ?, ?)",
-                    [inst.lower(), symbol, base.lower(), quote.lower(), r["block_number"]])
-        found.append((inst.lower(), r["block_number"]))
+        yield inst.lower(), symbol, base.lower(), quote.lower(), r["block_number"]
+
+
+def _parse_new_instruments(frame: pl.DataFrame, gate: str) -> list[tuple[str, int]]:
+    return [(inst, block) for inst, _, _, _, block in _new_instruments(frame, gate)]
+
+
+def _discover(con, frame: pl.DataFrame, gate: str) -> list[tuple[str, int]]:
+    found = []
+    for inst, symbol, base, quote, block in _new_instruments(frame, gate):
+        con.execute("INSERT OR IGNORE INTO instruments VALUES (?, ?, ?, ?, ?)", [inst, symbol, base, quote, block])
+        found.append((inst, block))
     return found
 
 
@@ -89,50 +100,82 @@ def check_reorg(con, source, window: int) -> int | None:
     return None
 
 
-def land(con, source, settings, to_block: int | None = None, chunk_blocks: int = 5000, on_chunk=None) -> LandResult:
-    fixed = [settings.gate, settings.config, *settings.markets.values()]
-    fixed = [a.lower() for a in fixed]
+def land(con, source, settings, to_block: int | None = None, chunk_blocks: int = 1000, on_chunk=None) -> LandResult:
+    fixed = [a.lower() for a in (settings.gate, settings.config, *settings.markets.values())]
     reorg = check_reorg(con, source, settings.reorg_window)
     head = source.head()
     target = head - settings.confirmations if to_block is None else min(to_block, head - settings.confirmations)
     covered = int(get_state(con, "covered_to", str(settings.start_block - 1)))
     start = max(covered + 1, settings.start_block)
-    total = chunks = 0
-    lo = start
-    while lo <= target:
-        hi = min(target, lo + chunk_blocks - 1)
-        known = _instruments(con)
-        frame = source.logs(lo, hi, fixed + [a for a, b in known.items() if b <= hi])
-        con.execute("BEGIN")
-        try:
-            new = _discover(con, frame, settings.gate)
-            extra = [source.logs(max(first, lo), hi, [inst]) for inst, first in new if inst not in known]
-            if extra:
-                frame = pl.concat([frame, *extra]).unique(["block_number", "log_index"]).sort(
-                    "block_number", "log_index")
-            con.execute("DELETE FROM raw_logs WHERE block_number BETWEEN ? AND ?", [lo, hi])
-            insert_frame(con, "raw_logs", frame.select(RAW_COLUMNS))
-            hashes = frame.select("block_number", "block_hash").unique()
-            end_hash = source.block_hashes([hi]).get(hi)
-            if end_hash:
-                hashes = pl.concat([hashes, pl.DataFrame({"block_number": [hi], "block_hash": [end_hash]},
-                                                         schema=hashes.schema)]).unique("block_number")
-            insert_frame(con, "block_hashes", hashes)
-            con.execute("INSERT OR REPLACE INTO ingested_ranges (from_block, to_block) VALUES (?, ?)", [lo, hi])
-            set_state(con, "covered_to", hi)
-            if end_hash:
-                set_state(con, "head_hash", end_hash)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        total += frame.height
-        chunks += 1
-        if on_chunk:
-            on_chunk(lo, hi, frame.height)
-        lo = hi + 1
+    ranges = [(lo, min(target, lo + chunk_blocks - 1)) for lo in range(start, target + 1, chunk_blocks)]
+    known = _instruments(con)
+    cols = event_columns()
+    # Learn the range's instruments first (Gate's NewInstrument logs only: cheap), so every chunk request
+    # includes them; they enter the instruments table with the chunk that holds their log.
+    if ranges:
+        pre = source.logs(start, target, [settings.gate], [NEW_INSTRUMENT])
+        for inst, first in _parse_new_instruments(pre, settings.gate):
+            known.setdefault(inst, first)
+
+    def addresses(hi: int) -> list[str]:
+        return fixed + [a for a, b in known.items() if b <= hi]
+
+    def fetch(lo: int, hi: int, addrs: list[str]):
+        return addrs, source.logs(lo, hi, addrs)
+
+    total = 0
+    # The next chunk is fetched on a thread while this one is written: the node and DuckDB work side by side.
+    with ThreadPoolExecutor(1) as pool:
+        fut = pool.submit(fetch, *ranges[0], addresses(ranges[0][1])) if ranges else None
+        for i, (lo, hi) in enumerate(ranges):
+            used, frame = fut.result()
+            if i + 1 < len(ranges):
+                fut = pool.submit(fetch, *ranges[i + 1], addresses(ranges[i + 1][1]))
+            total += _land_chunk(con, source, settings, lo, hi, frame, used, known, cols)
+            if on_chunk:
+                on_chunk(lo, hi, frame.height)
     n_inst = con.execute("SELECT count(*) FROM instruments").fetchall()[0][0]
-    return LandResult(start, target, total, chunks, reorg, n_inst)
+    return LandResult(start, target, total, len(ranges), reorg, n_inst)
+
+
+def _land_chunk(con, source, settings, lo, hi, frame, used, known, cols) -> int:
+    """One transaction: the chunk's raw logs, its decoded events, its block hashes and the coverage."""
+    last = con.execute("SELECT max(block_number) FROM raw_logs").fetchall()[0][0]
+    fresh = last is None or lo > last  # nothing of this range is in the tables: plain inserts, no deletes
+    con.execute("BEGIN")
+    try:
+        for inst, first in _discover(con, frame, settings.gate):
+            known.setdefault(inst, first)
+        # instruments known now but not when this chunk was requested (found in it, or just before it)
+        late = [a for a, b in known.items() if b <= hi and a not in used]
+        if late:
+            extra = source.logs(max(lo, min(known[a] for a in late)), hi, late)
+            frame = pl.concat([frame, extra]).unique(["block_number", "log_index"]).sort("block_number", "log_index")
+        if not fresh:
+            for t in ("raw_logs", "quarantine", *EVENT_TABLES):
+                con.execute(f"DELETE FROM {t} WHERE block_number BETWEEN ? AND ?", [lo, hi])
+        insert_frame(con, "raw_logs", frame.select(RAW_COLUMNS), replace=not fresh)
+        if int(get_state(con, "decoded_to", "-1")) == lo - 1:  # decode in step unless decoding lags behind
+            tables, bad = decode_frame(frame.select(RAW_COLUMNS))
+            for t, f in tables.items():
+                insert_frame(con, t, f, cols[t], replace=not fresh)
+            insert_frame(con, "quarantine", bad, replace=not fresh)
+            set_state(con, "decoded_to", hi)
+        hashes = frame.select("block_number", "block_hash").unique()
+        end_hash = source.block_hashes([hi]).get(hi)
+        if end_hash:
+            hashes = pl.concat([hashes, pl.DataFrame({"block_number": [hi], "block_hash": [end_hash]},
+                                                     schema=hashes.schema)]).unique("block_number")
+        insert_frame(con, "block_hashes", hashes)
+        con.execute("INSERT OR REPLACE INTO ingested_ranges (from_block, to_block) VALUES (?, ?)", [lo, hi])
+        set_state(con, "covered_to", hi)
+        if end_hash:
+            set_state(con, "head_hash", end_hash)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return frame.height
 
 
 def decode(con, max_blocks: int = 20000) -> int:

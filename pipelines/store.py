@@ -89,14 +89,17 @@ def set_state(con, key: str, value) -> None:
     con.execute("INSERT OR REPLACE INTO ingestion_state VALUES (?, ?)", [key, str(value)])
 
 
-def insert_frame(con, table: str, frame: pl.DataFrame, types: dict[str, str] | None = None) -> None:
-    """Insert a Polars frame by column name, casting decimal text to HUGEINT where the table wants it."""
+def insert_frame(con, table: str, frame: pl.DataFrame, types: dict[str, str] | None = None,
+                 replace: bool = True) -> None:
+    """Insert a Polars frame by column name, casting decimal text to HUGEINT where the table wants it.
+    replace=False is a plain INSERT, for ranges known to be empty (cheaper than INSERT OR REPLACE)."""
     if frame.height == 0:
         return
     con.register("_frame", frame.to_arrow())
     try:
         cols = frame.columns
         sel = ", ".join(f"CAST({c} AS HUGEINT)" if types and types.get(c) == "HUGEINT" else c for c in cols)
-        con.execute(f"INSERT OR REPLACE INTO {table} ({', '.join(cols)}) SELECT {sel} FROM _frame")
+        verb = "INSERT OR REPLACE" if replace else "INSERT"
+        con.execute(f"{verb} INTO {table} ({', '.join(cols)}) SELECT {sel} FROM _frame")
     finally:
         con.unregister("_frame")

@@ -46,30 +46,20 @@ class RpcLogSource:
                 out[b] = int(r["timestamp"], 16)
         return out
 
-    def logs(self, lo: int, hi: int, addresses: list[str]) -> pl.DataFrame:
+    def logs(self, lo: int, hi: int, addresses: list[str], topic0: list[str] | None = None) -> pl.DataFrame:
         if not addresses or lo > hi:
             return empty_raw()
-        fetcher = LogFetcher(self.client, addresses, self.max_block_span, self.batch_size)
+        fetcher = LogFetcher(self.client, addresses, self.max_block_span, self.batch_size, topic0)
         if self.fetcher is not None:  # keep the span learnt from earlier refusals
             fetcher.span = self.fetcher.span
         self.fetcher = fetcher
-        items = fetcher.fetch(lo, hi)
-        if not items:
-            return empty_raw()
-        rows = []
-        need_ts = False
-        for it in items:
-            t = it["topics"]
-            ts = it.get("blockTimestamp")
-            need_ts |= ts is None
-            rows.append((int(it["blockNumber"], 16), int(ts, 16) if ts else None, int(it["transactionIndex"], 16),
-                         int(it["logIndex"], 16), it["transactionHash"], it["address"].lower(), it["blockHash"],
-                         t[0] if len(t) > 0 else None, t[1] if len(t) > 1 else None, t[2] if len(t) > 2 else None,
-                         t[3] if len(t) > 3 else None, it["data"]))
-        if need_ts:  # public RPCs may omit blockTimestamp: fall back to batched block headers
-            tsmap = self._timestamps(sorted({r[0] for r in rows if r[1] is None}))
-            rows = [(r[0], tsmap[r[0]] if r[1] is None else r[1], *r[2:]) for r in rows]
-        return pl.DataFrame(rows, schema=RAW_SCHEMA, orient="row")
+        frame = fetcher.fetch_frame(lo, hi)
+        missing = frame.filter(pl.col("block_timestamp").is_null())["block_number"].unique().to_list()
+        if missing:  # public RPCs may omit blockTimestamp: fall back to batched block headers
+            ts = self._timestamps(sorted(missing))
+            frame = frame.with_columns(pl.coalesce("block_timestamp", pl.col("block_number").replace_strict(
+                ts, default=None, return_dtype=pl.Int64)))
+        return frame.select(list(RAW_SCHEMA))
 
 
 class ParquetLogSource:
@@ -116,6 +106,7 @@ class ParquetLogSource:
         f = self.frame.filter(pl.col("block_number").is_in(blocks)).unique("block_number")
         return dict(zip(f["block_number"].to_list(), f["block_hash"].to_list()))
 
-    def logs(self, lo: int, hi: int, addresses: list[str]) -> pl.DataFrame:
+    def logs(self, lo: int, hi: int, addresses: list[str], topic0: list[str] | None = None) -> pl.DataFrame:
         addrs = [a.lower() for a in addresses]
-        return self.frame.filter(pl.col("block_number").is_between(lo, hi) & pl.col("address").is_in(addrs))
+        f = self.frame.filter(pl.col("block_number").is_between(lo, hi) & pl.col("address").is_in(addrs))
+        return f.filter(pl.col("topic0").is_in(topic0)) if topic0 else f
