@@ -52,6 +52,7 @@ class ChainWriter:
     def __init__(self, url: str):
         self.url = url
         self.session = requests.Session()
+        self.nonce: int | None = None  # assigned here: concurrent sends must not race for the same nonce
 
     def install(self, addresses: list[str]) -> None:
         code = bytecode()
@@ -73,10 +74,13 @@ class ChainWriter:
     def mine_block(self, txs: list[list[tuple[str, dict]]], timestamp: int) -> None:
         """Send every tx of the block (one JSON-RPC batch), then mine it at `timestamp`."""
         if txs:
+            if self.nonce is None:
+                self.nonce = int(rpc(self.url, "eth_getTransactionCount", [SENDER, "pending"], self.session), 16)
             batch = [{"jsonrpc": "2.0", "id": i, "method": "eth_sendTransaction",
                       "params": [{"from": SENDER, "to": ROUTER, "data": self.tx_calldata(logs),
-                                  "gas": hex(2_000_000 + 60_000 * len(logs))}]}
+                                  "gas": hex(2_000_000 + 60_000 * len(logs)), "nonce": hex(self.nonce + i)}]}
                      for i, logs in enumerate(txs)]
+            self.nonce += len(txs)
             r = self.session.post(self.url, json=batch, timeout=600)
             r.raise_for_status()
             for res in r.json():

@@ -91,6 +91,7 @@ def _deposit_block(writer_, ts, n, salt):
 
 def test_a_reorg_of_the_last_blocks_is_repaired(node, settings, tmp_path):
     w = ChainWriter(node.url)
+    node.call("evm_setAutomine", [False])  # blocks are mined by mine_block, at chosen timestamps
     head = int(node.call("eth_blockNumber"), 16)
     ts = node.call("eth_getBlockByNumber", [hex(head), False])["timestamp"]
     ts = int(ts, 16)
@@ -100,6 +101,8 @@ def test_a_reorg_of_the_last_blocks_is_repaired(node, settings, tmp_path):
     ingest(settings, node.url)
     # the last 6 blocks are replaced by 7 others with different logs
     node.call("evm_revert", [snap])
+    node.call("anvil_dropAllTransactions")  # the reverted branch's txs may be back in the pool
+    w.nonce = None
     for i in range(7):
         _deposit_block(w, ts + 11 + i, 1 + i % 3, salt=0xB0 + i)
     r = ingest(settings, node.url)
