@@ -2,6 +2,7 @@
 import dagster as dg
 
 from .assets import ingestion
+from .backfill import backfill_job
 from .resources import ChainSource, OysterConfig, Warehouse
 
 _oyster = OysterConfig()
@@ -15,7 +16,7 @@ ingest_schedule = dg.ScheduleDefinition(job=ingest_job, cron_schedule="*/5 * * *
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules([ingestion]),
     asset_checks=dg.load_asset_checks_from_modules([ingestion]),
-    jobs=[ingest_job],
+    jobs=[ingest_job, backfill_job],
     schedules=[ingest_schedule],
     resources={"oyster": _oyster, "chain": ChainSource(config=_oyster), "warehouse": Warehouse(config=_oyster)},
 )

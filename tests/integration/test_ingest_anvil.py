@@ -177,3 +177,31 @@ def test_bad_config_names_the_setting(tmp_path):
         load_settings(cfg, env={})
     with pytest.raises(ConfigError, match="OYSTER_RPC_URL"):
         load_settings(env={"OYSTER_CHAIN": "base"})
+
+
+def test_cryo_parquet_dumps_ingest_like_the_node(node, settings, tmp_path):
+    """Logs frozen cryo-style (binary columns, cryo's names, no timestamp; a blocks dump beside them) land in
+    the same tables as an RPC ingest."""
+    from pipelines.chain.sources import ParquetLogSource
+    ingest(settings, node.url)
+    con = duckdb.connect(settings.duckdb_path, read_only=True)
+    raw = con.sql("SELECT * FROM raw_logs ORDER BY block_number, log_index").pl()
+    con.close()
+    dump_dir = tmp_path / "cryo"
+    dump_dir.mkdir()
+    unhex = lambda c: pl.col(c).str.slice(2).str.decode("hex")  # noqa: E731
+    logs = raw.select(pl.col("block_number").cast(pl.UInt32), unhex("block_hash").alias("block_hash"),
+                      pl.col("tx_index").cast(pl.UInt32).alias("transaction_index"),
+                      pl.col("log_index").cast(pl.UInt32), unhex("tx_hash").alias("transaction_hash"),
+                      unhex("address").alias("address"), *(unhex(f"topic{i}").alias(f"topic{i}") for i in range(4)),
+                      unhex("data").alias("data"), pl.lit(31337).alias("chain_id"))
+    half = logs.height // 2  # two chunk files, as cryo writes them
+    logs[:half].write_parquet(dump_dir / "devnet__logs__00000000_to_00000150.parquet")
+    logs[half:].write_parquet(dump_dir / "devnet__logs__00000151_to_00000300.parquet")
+    raw.select("block_number", pl.col("block_timestamp").alias("timestamp")).unique().write_parquet(
+        dump_dir / "devnet__blocks__00000000_to_00000300.parquet")
+    from_parquet = dataclasses.replace(settings, duckdb_path=str(tmp_path / "parquet.duckdb"))
+    with writer(from_parquet.duckdb_path) as c2:
+        land(c2, ParquetLogSource(str(dump_dir)), from_parquet)
+        decode(c2)
+    assert dump(from_parquet.duckdb_path) == dump(settings.duckdb_path)
