@@ -10,7 +10,7 @@ _oyster = OysterConfig()
 ingest_job = dg.define_asset_job("ingest_job", selection=dg.AssetSelection.groups("ingestion"),
                                  description="Land new logs from the chain and decode them (the main job).")
 
-ingest_schedule = dg.ScheduleDefinition(job=ingest_job, cron_schedule="*/5 * * * *",
+ingest_schedule = dg.ScheduleDefinition(name="ingest_schedule", job=ingest_job, cron_schedule="*/5 * * * *",
                                         default_status=dg.DefaultScheduleStatus.STOPPED)
 
 defs = dg.Definitions(
