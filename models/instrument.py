@@ -460,9 +460,9 @@ class Instrument:
                     "taken_size": res.taken_size if size > 0 else -res.taken_size, "taken_value": res.taken_value,
                     "entry_notional": n, "fee_ratio": fee_ratio, "sqrt_px96": a.sqrt_px96,
                     "mark": self.mark(expiry)})
+        out[-1]["_walk"] = res  # on the Trade event, for the fills table; stripped before encoding
         out.append(self._fee_event(a))
         self._store(pair, trader, merged, out)
-        out[-1]["_walk"] = res  # for the replay's fill labelling; stripped before encoding
         return out
 
     def adjust(self, expiry: int, trader: str, net: int, now: int, check: bool = True) -> list:
@@ -588,9 +588,9 @@ class Instrument:
                     "taken_size": res.taken_size if size > 0 else -res.taken_size, "taken_value": res.taken_value,
                     "entry_notional": n, "fee_ratio": fee_ratio, "sqrt_px96": a.sqrt_px96, "mark": self.mark(expiry),
                     "operator": operator})
+        out[-1]["_walk"] = res
         out.append(self._fee_event(a))
         self._store(pair, target, merged, out)
-        out[-1]["_walk"] = res
         if changed:
             out.append(self._sl_event(a))
         return out

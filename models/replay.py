@@ -58,6 +58,7 @@ class ReplayState:
     instrument_quote: dict = field(default_factory=dict)  # instrument -> quote token
     cursor: tuple = (-1, -1, -1)  # last applied (block, tx index, log index)
     events_applied: int = 0
+    extra: dict = field(default_factory=dict)  # bookkeeping of whoever drives the replay (kept in checkpoints)
 
 
 class Replayer:
@@ -69,6 +70,7 @@ class Replayer:
             self.state.quote_decimals.update({k.lower(): v for k, v in quote_decimals.items()})
         self.divergences: list[Divergence] = []
         self.on_applied = None
+        self.before_tx = None  # called with a transaction's first event before it is applied
         self._pending: list = []  # the last transaction of a batch, held until it is known to be whole
 
     # --- public -------------------------------------------------------------------------------------------
@@ -105,6 +107,8 @@ class Replayer:
             self.apply_tx(batch)
 
     def apply_tx(self, events: list) -> None:
+        if self.before_tx:
+            self.before_tx(events[0])
         cur = self.state.cursor
         events = [e for e in events if (e["block_number"], e["tx_index"], e["log_index"]) > cur]
         if not events:
@@ -135,6 +139,8 @@ class Replayer:
             if not self._match(expected, ev):
                 self._diverge(ev, "*", "no such event expected", name)
                 self._authoritative(ev)
+                if self.on_applied:
+                    self.on_applied(ev, None)
         self._flush(expected, events[-1])
         last = events[-1]
         self.state.cursor = (last["block_number"], last["tx_index"], last["log_index"])

@@ -75,6 +75,8 @@ def delete_from(con, block: int) -> None:
     set_state(con, "covered_to", min(covered, block - 1))
     set_state(con, "decoded_to", min(int(get_state(con, "decoded_to", "-1")), block - 1))
     set_state(con, "reorg_from", min(int(get_state(con, "reorg_from", str(block))), block))
+    # the replay rewinds to a checkpoint before this block on its next run
+    set_state(con, "replay_reorg_from", min(int(get_state(con, "replay_reorg_from", str(block))), block))
 
 
 def check_reorg(con, source, window: int) -> int | None:

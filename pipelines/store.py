@@ -48,6 +48,7 @@ def event_columns() -> dict[str, dict[str, str]]:
 def init_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute((SQL_DIR / "schema" / "ingestion.sql").read_text())
     con.execute((SQL_DIR / "schema" / "events.sql").read_text())
+    con.execute((SQL_DIR / "schema" / "state.sql").read_text())
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 import dagster as dg
 
 from ..ingest import EVENT_TABLES, decode, land
+from ..quality import sql_check
 from ..resources import ChainSource, OysterConfig, Warehouse
 
 WRITER_POOL = "duckdb_writer"  # one writer at a time (DuckDB allows one writing process per file)
@@ -37,9 +38,13 @@ def event_tables(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
 @dg.asset_check(asset=raw_logs, blocking=True, description="Landed block ranges leave no gap.")
 def raw_logs_cover_without_gaps(warehouse: Warehouse) -> dg.AssetCheckResult:
     with warehouse.reader() as con:
-        gaps = con.execute((__import__("pathlib").Path(__file__).resolve().parents[2] / "sql" / "checks"
-                            / "coverage_gaps.sql").read_text()).fetchall()
-    return dg.AssetCheckResult(passed=not gaps, metadata={"gaps": str(gaps[:20])})
+        return sql_check(con, "coverage_gaps")
+
+
+@dg.asset_check(asset=raw_logs, blocking=True, description="Each log landed once.")
+def raw_logs_are_unique(warehouse: Warehouse) -> dg.AssetCheckResult:
+    with warehouse.reader() as con:
+        return sql_check(con, "duplicate_logs")
 
 
 @dg.asset_check(asset=event_tables, blocking=False, description="No log was quarantined.")
