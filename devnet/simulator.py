@@ -262,9 +262,10 @@ class Simulator:
             p = inst.param
             choice = self.rng.random()
             if choice < 0.5:
+                base_tip = 10**14 if m.quote == WETH else 10**17
                 return self._logs(m, inst.update_param(QuoteParam(p.min_margin_amount, p.trading_fee_ratio,
                                                                   p.protocol_fee_ratio, p.stability_fee_ratio_param,
-                                                                  p.qtype, p.tip * self.rng.choice((1, 2)) // 1)))
+                                                                  p.qtype, base_tip * self.rng.choice((1, 2)))))
             return self._logs(m, inst.update_funding_hour(self.rng.choice((0, 1, 8))))
         return []
 
@@ -318,6 +319,22 @@ class Simulator:
                     txs.append(self._try(m, inst.settle, expiry, trader, self.keeper, self.now))
         return [t for t in txs if t]
 
+    def _scheduled(self, b: int) -> list:
+        """Parameter changes at fixed blocks, so every history (whatever its seed) holds them."""
+        out = []
+        for m in self.markets:
+            if PERP_EXPIRY not in m.expiries:
+                continue
+            if b == 30:
+                out.append(self._logs(m, m.inst.update_funding_hour(8)))
+            elif b == 60:
+                p = m.inst.param
+                out.append(self._logs(m, m.inst.update_param(QuoteParam(p.min_margin_amount, p.trading_fee_ratio,
+                                                                        p.protocol_fee_ratio,
+                                                                        p.stability_fee_ratio_param, p.qtype,
+                                                                        p.tip * 2))))
+        return out
+
     # --- the run ------------------------------------------------------------------------------------------
     def run(self) -> History:
         h = self.history
@@ -328,9 +345,9 @@ class Simulator:
                 self.now += 12
                 h.blocks.append((self.now, self._seed_liquidity(m, e)))
         sz = self.size
-        for _ in range(sz.blocks):
+        for b in range(sz.blocks):
             self.now += sz.block_seconds
-            actions: list = []
+            actions: list = self._scheduled(b)
             for m in self.markets:
                 # the oracle moves (geometric random walk) and reports
                 shock = self.rng.gauss(0, m.vol * math.sqrt(sz.block_seconds))

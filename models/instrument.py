@@ -22,7 +22,7 @@ Choices where the spec says [I] (each tested in tests/models):
 """
 from dataclasses import dataclass, field
 
-from .constants import FUNDING_PERIOD, PERP_EXPIRY, RATIO_BASE, Condition, Status
+from .constants import FUNDING_PERIOD, PERP_EXPIRY, RATIO_BASE, UINT128_MAX, Condition, Status
 from .funding import funding_step, pack_funding_index
 from .pair import InsufficientLiquidity, Pair
 from .pearl import oid, rid
@@ -495,10 +495,13 @@ class Instrument:
             other = a.total_short if bankrupt_long else a.total_long
             if other:
                 inc = -((-rest * 10**18) // other)
+                index = (a.short_social_loss_index if bankrupt_long else a.long_social_loss_index) + inc
+                if index > UINT128_MAX:  # the index is a uint128 on chain: the action reverts
+                    raise Rejected("social loss index would overflow uint128")
                 if bankrupt_long:
-                    a.short_social_loss_index += inc
+                    a.short_social_loss_index = index
                 else:
-                    a.long_social_loss_index += inc
+                    a.long_social_loss_index = index
         return True
 
     def liquidate(self, expiry: int, liquidator: str, target: str, size: int, amount: int, now: int,

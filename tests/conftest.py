@@ -11,7 +11,7 @@ from pipelines.config import load_settings
 @pytest.fixture(scope="session")
 def small_history() -> Path:
     """The small devnet history, built once and kept under data/devnet/."""
-    return build("small", 7)
+    return build("small")
 
 
 @pytest.fixture
