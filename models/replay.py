@@ -10,6 +10,7 @@ ahead to the transaction's next primary event.
 
 The state serialises to a compact checkpoint (pickle + zlib) and resumes from it with identical results.
 """
+import gc
 import pickle
 import zlib
 from collections import deque
@@ -152,7 +153,15 @@ class Replayer:
 
     @classmethod
     def from_checkpoint(cls, blob: bytes) -> "Replayer":
-        return cls(pickle.loads(zlib.decompress(blob)))
+        # Unpickling creates many objects at once: a collector pass over a large heap at each threshold
+        # would cost more than the load itself.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return cls(pickle.loads(zlib.decompress(blob)))
+        finally:
+            if enabled:
+                gc.enable()
 
     def _new_instrument(self, ev: dict) -> None:
         addr = ev["instrument"].lower()
