@@ -16,7 +16,7 @@ from .state import INT_TEXT, ORDER_COLS, RANGE_COLS, REPLAYED_TABLES, TABLE_EVEN
 from .store import get_state, insert_frame, set_state
 
 STATE_TABLES = ("amm_snapshots", "pearl_snapshots", "range_history", "positions", "fills", "funding_index_series",
-                "replay_divergences")
+                "replay_divergences", "depth_snapshots", "pair_hourly")
 ROW_COLS = {
     "amm_snapshots": ["instrument", "expiry", "kind", "block_number", "tx_index", "log_index", "ts", "status",
                       "tick", "sqrt_px96", "fair_price_f", "mark_f", "liquidity", "total_liquidity", "total_long",
@@ -30,7 +30,11 @@ ROW_COLS = {
     "positions": ["instrument", "expiry", "trader", "block_number", "tx_index", "log_index", "ts", "balance", "size",
                   "entry_notional", "entry_social_loss_index", "entry_funding_index"],
     "fills": ["instrument", "expiry", "trader", "kind", "block_number", "tx_index", "log_index", "ts", "size",
-              "notional", "fee", "taken_size", "curve_size", "tick", "nonce", "counterparty", "price_f"],
+              "notional", "fee", "taken_size", "curve_size", "maker_fee", "lp_fee", "protocol_fee", "tick", "nonce",
+              "counterparty", "price_f"],
+    "depth_snapshots": ["instrument", "expiry", "ts", "block_number", "side", "bps", "base", "quote"],
+    "pair_hourly": ["instrument", "expiry", "ts", "block_number", "fair_price_f", "mark_f", "best_bid_f", "best_ask_f",
+                    "lp_margin", "order_margin", "trader_margin", "insurance_fund", "involved_fund"],
     "funding_index_series": ["instrument", "block_number", "log_index", "ts", "long_funding_index",
                              "short_funding_index", "fair_price_f", "mark_f", "total_long", "total_short"],
     "orders": ORDER_COLS,
@@ -42,7 +46,7 @@ HUGE = {"liquidity", "total_liquidity", "total_long", "total_short", "open_inter
         "resting_size", "net_size", "pnl", "fee", "value", "balance", "size", "entry_notional",
         "entry_social_loss_index", "entry_funding_index", "notional", "taken_size", "curve_size", "margin",
         "entry_fee_index", "fees_withdrawn", "fee_at_removal", "tip", "removal_size", "removal_balance",
-        "filled_size"}
+        "filled_size", "maker_fee", "lp_fee", "base", "quote", "lp_margin", "order_margin", "trader_margin"}
 CHECKPOINTS_KEPT = 20
 
 
@@ -140,7 +144,7 @@ def run_replay(con, settings, full: bool = False, window_blocks: int = 20_000) -
 
 def _frame(table: str, rows: list) -> pl.DataFrame:
     cols = ROW_COLS[table]
-    schema = {c: (pl.Utf8 if c in HUGE or c in ("instrument", "trader", "owner", "kind", "sqrt_px96", "status",
+    schema = {c: (pl.Utf8 if c in HUGE or c in ("instrument", "trader", "owner", "kind", "sqrt_px96", "status", "side",
                                                    "counterparty", "removed_by", "entry_sqrt_px96", "event",
                                                    "field", "expected", "actual")
                   else pl.Float64 if c.endswith("_f") else pl.Boolean if c == "in_range" else pl.Int64)

@@ -12,11 +12,15 @@ from models.constants import PERP_EXPIRY
 from models.events import EVENTS
 from models.pearl import oid, rid
 from models.replay import NOT_REPLAYED, Replayer
-from models.tick_math import sqrt_ratio_at_tick, sqrt_to_wad
+from math import isqrt
+
+from models.depth import best_bid_ask, depth_to
+from models.tick_math import sqrt_ratio_at_tick, sqrt_to_wad, tick_to_wad
 
 from .decode import sql_type
 
 HOUR = 3600
+DEPTH_BPS = (10, 50, 100, 200)
 MOVES_AMM = {"Trade", "Sweep", "Add", "Remove", "UpdateAmmStatus", "Liquidate", "Settle"}
 REPLAYED_TABLES = sorted({e.table for e in EVENTS if e.name not in NOT_REPLAYED})
 TABLE_EVENT = {e.table: e.name for e in EVENTS}
@@ -76,6 +80,7 @@ class StateBuilder:
                             (addr, expiry, ts, block, tick, _f(sqrt_to_wad(sqrt_ratio_at_tick(tick))),
                              str(p.liquidity_gross), str(p.liquidity_net), str(p.left), p.nonce))
                 price = sqrt_to_wad(a.sqrt_px96)
+                self._depth_rows(addr, inst, expiry, pair, ts, block)
                 for (e, owner, key), rg in inst.ranges.items():
                     if e != expiry:
                         continue
@@ -84,6 +89,23 @@ class StateBuilder:
                     self.rows["range_history"].append(
                         (addr, expiry, owner, tl, tu, ts, block, tl <= a.tick < tu, str(v.size), str(v.pnl),
                          str(v.fee), str(rg.balance + v.fee + v.pnl), _f(price)))
+
+    def _depth_rows(self, addr, inst, expiry, pair, ts, block) -> None:
+        a = pair.amm
+        s2 = a.sqrt_px96 * a.sqrt_px96
+        for bps in DEPTH_BPS:
+            for side, sign in (("up", 1), ("down", -1)):
+                target = isqrt(s2 * (10_000 + sign * bps) // 10_000)
+                base, quote = depth_to(pair, target)
+                self.rows["depth_snapshots"].append((addr, expiry, ts, block, side, bps, str(base), str(quote)))
+        bid, ask = best_bid_ask(pair)
+        lp = sum(r.balance for (e, _, _), r in inst.ranges.items() if e == expiry)
+        orders = sum(o.balance for (e, _, _), o in inst.orders.items() if e == expiry)
+        traders = sum(p.balance for (e, _), p in inst.positions.items() if e == expiry)
+        self.rows["pair_hourly"].append(
+            (addr, expiry, ts, block, _f(sqrt_to_wad(a.sqrt_px96)), _f(inst.mark(expiry)),
+             _f(tick_to_wad(bid)) if bid is not None else None, _f(tick_to_wad(ask)) if ask is not None else None,
+             str(lp), str(orders), str(traders), str(a.insurance_fund), str(a.involved_fund)))
 
     def _amm_row(self, addr, inst, expiry, kind, block, tx, log, ts) -> None:
         a = inst.pairs[expiry].amm
@@ -154,9 +176,11 @@ class StateBuilder:
             mark = ev["mark"]
             notional = str(ev["size"] and abs(ev["size"]) * mark // 10**18)
             self.rows["fills"].append((addr, expiry, ev["trader"], "TAKE_OVER", *where[:3], where[3], str(ev["size"]),
-                                       notional, "0", None, None, None, None, ev["target"], _f(mark)))
+                                       notional, "0", None, None, None, None, None, None, None, ev["target"],
+                                       _f(mark)))
             self.rows["fills"].append((addr, expiry, ev["target"], "TAKE_OVER", *where[:3], where[3],
-                                       str(-ev["size"]), notional, "0", None, None, None, None, ev["trader"], _f(mark)))
+                                       str(-ev["size"]), notional, "0", None, None, None, None, None, None, None,
+                                       ev["trader"], _f(mark)))
         if name in MOVES_AMM:
             self._amm_row(addr, inst, expiry, "event", *where)
             self._range_status(addr, inst, expiry, where[0])
@@ -170,8 +194,12 @@ class StateBuilder:
         kind, who, other = (("MARKET", ev["trader"], None) if ev["event"] == "Trade"
                             else ("LIQUIDATION", ev["trader"], ev["operator"]))
         price = n / abs(ev["size"]) if ev["size"] else None
+        trading = n * ev["fee_ratio"] // 10_000
+        maker = walk.maker_fee if walk is not None else ev["taken_value"] * ev["fee_ratio"] // 10_000
+        protocol = fee - trading
         self.rows["fills"].append((addr, ev["expiry"], who, kind, *where[:3], where[3], str(ev["size"]), str(n),
-                                   str(fee), str(taken), str(curve), None, None, other, price))
+                                   str(fee), str(taken), str(curve), str(maker), str(trading - maker),
+                                   str(protocol), None, None, other, price))
 
     def _close_order(self, addr, ev, where) -> None:
         key = (addr, ev["expiry"], ev["trader"], oid(ev["tick"], ev["nonce"]))
@@ -188,8 +216,8 @@ class StateBuilder:
         if filled:
             notional = ev["pic_entry_notional"]
             self.rows["fills"].append((addr, ev["expiry"], ev["trader"], "LIMIT", *where[:3], where[3], str(filled),
-                                       str(notional), str(-ev["fee"]), None, None, ev["tick"], ev["nonce"], None,
-                                       notional / abs(filled)))
+                                       str(notional), str(-ev["fee"]), None, None, None, None, None, ev["tick"],
+                                       ev["nonce"], None, notional / abs(filled)))
 
     def _remove(self, addr, ev, where) -> None:
         key = (addr, ev["expiry"], ev["trader"], rid(ev["tick_lower"], ev["tick_upper"]))
@@ -201,7 +229,8 @@ class StateBuilder:
             self.touched_ranges[key] = row
         size = ev["pic_size"]
         self.rows["fills"].append((addr, ev["expiry"], ev["trader"], "RANGE", *where[:3], where[3], str(size),
-                                   str(ev["pic_entry_notional"]), str(-ev["fee"]), None, None, None, None,
+                                   str(ev["pic_entry_notional"]), str(-ev["fee"]), None, None, None, None, None,
+                                   None, None,
                                    ev["operator"] if ev["operator"] != ev["trader"] else None,
                                    ev["pic_entry_notional"] / abs(size) if size else None))
 

@@ -69,8 +69,26 @@ CREATE TABLE IF NOT EXISTS fills (
     size HUGEINT,                   -- signed base WAD from this trader's side
     notional HUGEINT, fee HUGEINT,
     taken_size HUGEINT, curve_size HUGEINT,          -- MARKET/LIQUIDATION: orders vs curve (magnitudes)
+    maker_fee HUGEINT, lp_fee HUGEINT, protocol_fee HUGEINT,  -- MARKET/LIQUIDATION: the exact split of `fee`
     tick BIGINT, nonce BIGINT,                       -- LIMIT: the order's tick and epoch
     counterparty VARCHAR, price_f DOUBLE
+);
+
+-- Depth at each hour: base and quote a taker needs to move the price by `bps` up or down (curve + orders).
+CREATE TABLE IF NOT EXISTS depth_snapshots (
+    instrument VARCHAR NOT NULL, expiry BIGINT NOT NULL, ts BIGINT NOT NULL, block_number BIGINT NOT NULL,
+    side VARCHAR NOT NULL,          -- 'up' (buying) | 'down' (selling)
+    bps BIGINT NOT NULL, base HUGEINT, quote HUGEINT
+);
+
+-- Book and margin at each hour: best resting bid/ask, and where the pair's quote sits.
+CREATE TABLE IF NOT EXISTS pair_hourly (
+    instrument VARCHAR NOT NULL, expiry BIGINT NOT NULL, ts BIGINT NOT NULL, block_number BIGINT NOT NULL,
+    fair_price_f DOUBLE, mark_f DOUBLE, best_bid_f DOUBLE, best_ask_f DOUBLE,
+    lp_margin HUGEINT,              -- balances of open ranges
+    order_margin HUGEINT,           -- balances of open orders
+    trader_margin HUGEINT,          -- balances of positions
+    insurance_fund HUGEINT, involved_fund HUGEINT
 );
 
 -- Funding indices of each perpetual after every update.

@@ -212,3 +212,24 @@ def test_range_removed_by_a_third_party_once_out_of_range():
     assert rm["pic_size"] < 0 and rm["fee"] > 0  # the LP ends short (sold base on the way up) and earned fees
     assert pair.amm.liquidity == pair.active_liquidity_from_ticks()
     assert sqrt_to_wad(pair.amm.sqrt_px96) > 2000 * WAD
+
+
+def test_depth_matches_the_trade_that_moves_the_price_there():
+    from models.depth import depth_to
+    from models.tick_math import tick_at_sqrt_ratio
+    inst = _lp_inst([(300, 300, 50_000), (3000, 3000, 300_000)], [(40, -20), (-35, 15)])
+    pair = inst.pair(E)
+    s0 = pair.amm.sqrt_px96
+    for bps in (10, 50, 100, 200):
+        for up in (True, False):
+            target = s0 * (10_000 + (bps if up else -bps)) // 10_000  # sqrt moves half as much: ~2x bps price
+            base, quote = depth_to(pair, target)
+            assert base > 0 and quote > 0
+            # trading exactly that base from a copy lands on (or a rounding step short of) the target price
+            pair.begin()
+            try:
+                inst.trade(E, "0xd", base if up else -base, 10**30, 1000, check=False)
+                got = pair.amm.sqrt_px96
+            finally:
+                pair.rollback()
+            assert abs(tick_at_sqrt_ratio(got) - tick_at_sqrt_ratio(target)) <= 1

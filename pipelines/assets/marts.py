@@ -1,0 +1,66 @@
+"""Mart assets: peer volumes, then every sql/marts/*.sql file in order (each states its definition and method
+version in its header)."""
+import dagster as dg
+
+from .. import peers
+from ..resources import OysterConfig, Warehouse
+from ..store import SQL_DIR, insert_frame
+from .ingestion import WRITER_POOL
+from .state import replay
+
+PEER_DDL = ("CREATE TABLE IF NOT EXISTS peer_volumes (day DATE NOT NULL, protocol VARCHAR NOT NULL, "
+            "volume_usd DOUBLE, source VARCHAR NOT NULL)")
+
+
+class PeerConfig(dg.Config):
+    online: bool = False  # ask DefiLlama's API first (the file is the fallback); off here: no internet
+    file: str = str(peers.SAMPLE)
+
+
+@dg.asset(group_name="marts", pool=WRITER_POOL, kinds={"duckdb"},
+          description="Peer derivatives volumes (DefiLlama overview format) with their source.")
+def peer_volumes(context: dg.AssetExecutionContext, config: PeerConfig, warehouse: Warehouse) -> dg.MaterializeResult:
+    frame = peers.load(peers.API if config.online else None, config.file)
+    with warehouse.writer() as con:
+        con.execute(PEER_DDL)
+        con.execute("DELETE FROM peer_volumes")
+        insert_frame(con, "peer_volumes", frame, replace=False)
+    return dg.MaterializeResult(metadata={"rows": frame.height, "source": frame["source"][0] if frame.height else ""})
+
+
+def build_marts(con) -> list[str]:
+    con.execute(PEER_DDL)
+    done = []
+    for f in sorted((SQL_DIR / "marts").glob("*.sql")):
+        con.execute(f.read_text())
+        done.append(f.name)
+    return done
+
+
+@dg.asset(group_name="marts", deps=[replay, peer_volumes], pool=WRITER_POOL, kinds={"duckdb"},
+          automation_condition=dg.AutomationCondition.eager(),
+          description="Volume, fees, open interest, funding, liquidations, depth, TVL and market-share marts "
+                      "(sql/marts/*.sql).")
+def marts(context: dg.AssetExecutionContext, oyster: OysterConfig, warehouse: Warehouse) -> dg.MaterializeResult:
+    with warehouse.writer() as con:
+        files = build_marts(con)
+        days = con.execute("SELECT count(*) FROM mart_volume_daily_protocol").fetchall()[0][0]
+    return dg.MaterializeResult(metadata={"files": ", ".join(files), "days": days})
+
+
+@dg.asset_check(asset=marts, blocking=True,
+                description="Mart taker volume equals the sum of entryNotional over events_trade, to the wei.")
+def mart_volume_matches_events(warehouse: Warehouse) -> dg.AssetCheckResult:
+    with warehouse.reader() as con:
+        a, b = con.execute("SELECT (SELECT sum(taker_volume_wad) FROM mart_volume_hourly), "
+                           "(SELECT sum(entry_notional::HUGEINT) FROM events_trade)").fetchall()[0]
+    return dg.AssetCheckResult(passed=a == b, metadata={"mart": str(a), "events": str(b)})
+
+
+@dg.asset_check(asset=marts, blocking=True, description="Taker fee = maker rebates + LP fee + protocol fee, "
+                                                        "trade by trade.")
+def fee_split_adds_up(warehouse: Warehouse) -> dg.AssetCheckResult:
+    with warehouse.reader() as con:
+        bad = con.execute("SELECT count(*) FROM fact_trades WHERE taker_fee_wad <> maker_fee_wad + lp_fee_wad + "
+                          "protocol_fee_wad OR taker_fee_wad IS NULL").fetchall()[0][0]
+    return dg.AssetCheckResult(passed=bad == 0, metadata={"offending_trades": bad})
