@@ -25,7 +25,8 @@ def test_ingest_job_materialises_and_checks_pass(devnet_env):
     checks = {e.asset_check_key.name: e.passed for e in result.get_asset_check_evaluations()}
     assert set(checks) >= {"raw_logs_cover_without_gaps", "raw_logs_are_unique", "no_quarantined_logs",
                            "replay_has_no_divergences", "taker_size_is_split_exactly", "fills_reference_orders",
-                           "ge_amm_snapshots", "ge_fills", "ge_orders", "ge_lp_ranges", "ge_positions"}
+                           "ge_amm_snapshots", "ge_fills", "ge_orders", "ge_lp_ranges", "ge_positions",
+                           "mart_volume_matches_events", "fee_split_adds_up"}
     assert all(checks.values()), checks
     con = duckdb.connect(os.environ["OYSTER_DUCKDB_PATH"], read_only=True)
     assert con.execute("SELECT count(*) FROM events_trade").fetchall()[0][0] > 100
