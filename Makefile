@@ -4,7 +4,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 export UV_LINK_MODE ?= copy
 
-.PHONY: setup demo test bench dev schema
+.PHONY: setup browser demo test bench dev schema
 
 setup:  ## Python packages (uv, from uv.lock) and the devnet's npm packages (from package-lock.json)
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install -q uv
@@ -18,7 +18,11 @@ demo: setup  ## Build the devnet history (once), run the ingest job on it, show 
 	$(UV) run --frozen dagster job execute -m pipelines.definitions -j ingest_job
 	$(UV) run --frozen python -m pipelines.cli summary
 
-test: setup  ## The whole test suite (unit, property, and integration tests against a real anvil)
+browser:  ## Debian's Chromium, for the dashboard's browser test (needs root or sudo)
+	@command -v chromium >/dev/null 2>&1 || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+test: setup browser  ## The whole test suite (unit, property, and integration tests against a real anvil)
 	$(UV) run --frozen pytest -q -p no:cacheprovider
 
 bench: setup

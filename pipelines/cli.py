@@ -1,6 +1,7 @@
 """Command line: `python -m pipelines.cli summary | schema`."""
 import argparse
 import sys
+from pathlib import Path
 
 from .config import ConfigError, load_settings
 from .store import SQL_DIR, event_table_ddl, reader
@@ -28,6 +29,9 @@ def summary() -> int:
                 print(f"{t:42s} {n:>10d}")
         cov = con.execute("SELECT min(from_block), max(to_block) FROM ingested_ranges").fetchall()[0]
         print(f"blocks covered: {cov[0]} .. {cov[1]}")
+    page = Path(s.duckdb_path).with_name("dashboard.html")
+    if page.exists():
+        print(f"dashboard: open {page} in a browser")
     return 0
 
 
@@ -36,10 +40,18 @@ def main(argv=None) -> int:
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("summary", help="where the DuckDB file is and what is in it")
     sub.add_parser("schema", help="regenerate sql/schema/events.sql")
+    d = sub.add_parser("dashboard", help="render the SQL dashboard to an HTML page (DuckDB opened read-only)")
+    d.add_argument("--out", default="data/dashboard.html")
     args = p.parse_args(argv)
     try:
         if args.cmd == "summary":
             return summary()
+        if args.cmd == "dashboard":
+            from .dashboard import render
+            counts = render(load_settings().duckdb_path, Path(args.out))
+            print(f"dashboard: {Path(args.out).resolve()} ({len(counts)} panels, "
+                  f"{sum(1 for n in counts.values() if n)} with data)")
+            return 0
         if args.cmd == "schema":
             (SQL_DIR / "schema" / "events.sql").write_text(events_sql())
             return 0

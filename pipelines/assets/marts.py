@@ -64,3 +64,20 @@ def fee_split_adds_up(warehouse: Warehouse) -> dg.AssetCheckResult:
         bad = con.execute("SELECT count(*) FROM fact_trades WHERE taker_fee_wad <> maker_fee_wad + lp_fee_wad + "
                           "protocol_fee_wad OR taker_fee_wad IS NULL").fetchall()[0][0]
     return dg.AssetCheckResult(passed=bad == 0, metadata={"offending_trades": bad})
+
+
+@dg.asset(group_name="marts", deps=[marts], pool=WRITER_POOL, kinds={"html"},
+          automation_condition=dg.AutomationCondition.eager(),
+          description="The SQL dashboard (sql/dashboard/*.sql) rendered to dashboard.html beside the DuckDB file, "
+                      "which it opens read-only.")
+def dashboard(context: dg.AssetExecutionContext, oyster: OysterConfig) -> dg.MaterializeResult:
+    from pathlib import Path
+
+    from ..dashboard import render
+    db = oyster.settings().duckdb_path
+    out = Path(db).with_name("dashboard.html")  # beside the DuckDB file
+    counts = render(db, out)
+    empty = [k for k, n in counts.items() if not n]
+    if empty:
+        context.log.warning(f"panels without data: {empty}")
+    return dg.MaterializeResult(metadata={"path": str(out), "panels": len(counts), "empty_panels": str(empty)})
