@@ -40,12 +40,27 @@ def main(argv=None) -> int:
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("summary", help="where the DuckDB file is and what is in it")
     sub.add_parser("schema", help="regenerate sql/schema/events.sql")
+    a = sub.add_parser("audit", help="LP performance audit of a trader or one range (HTML report + DuckDB rows)")
+    a.add_argument("--trader", help="owner address, 0x + 40 hex digits")
+    a.add_argument("--range", dest="range_spec", help="instrument:owner:tick_lower:tick_upper")
+    a.add_argument("--out", help="report path (default data/audits/<id>.html)")
     d = sub.add_parser("dashboard", help="render the SQL dashboard to an HTML page (DuckDB opened read-only)")
     d.add_argument("--out", default="data/dashboard.html")
     args = p.parse_args(argv)
     try:
         if args.cmd == "summary":
             return summary()
+        if args.cmd == "audit":
+            from .lp_audit import Target, audit, report
+            from .store import writer
+            target = Target.parse(args.trader, args.range_spec)
+            settings = load_settings()
+            with writer(settings.duckdb_path) as con:
+                audit_id, rows, series = audit(con, target)
+            out = Path(args.out or Path(settings.duckdb_path).parent / "audits" / f"{audit_id}.html")
+            report(audit_id, target, rows, series, out)
+            print(f"audit {audit_id}: {rows.height} ranges; report {out.resolve()}; rows in lp_audit_ranges")
+            return 0
         if args.cmd == "dashboard":
             from .dashboard import render
             counts = render(load_settings().duckdb_path, Path(args.out))
@@ -55,7 +70,7 @@ def main(argv=None) -> int:
         if args.cmd == "schema":
             (SQL_DIR / "schema" / "events.sql").write_text(events_sql())
             return 0
-    except (ConfigError, FileNotFoundError) as e:
+    except (ConfigError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 1

@@ -2,6 +2,7 @@
 rendered into one self-contained HTML page (inline SVG charts, no scripts, no network), so a person can open
 data/dashboard.html in any browser.  A panel's header comments say its title and chart:
   -- title: ...    -- chart: line | bar | table    -- x: column    -- y: column    -- series: column (optional)
+  -- zero: no   (optional: let the y axis leave out zero)
 """
 import html
 from collections import defaultdict
@@ -52,7 +53,7 @@ def _chart(p: dict, cols: list[str], rows: list[tuple]) -> str:
     if not series:
         return ""
     xs = sorted({x for pts in series.values() for x, _ in pts}, key=_num)
-    ys = [y for pts in series.values() for _, y in pts] + [0.0]
+    ys = [y for pts in series.values() for _, y in pts] + ([0.0] if p.get("zero", "yes") == "yes" else [])
     lo, hi = min(ys), max(ys)
     hi = hi if hi > lo else lo + 1
     plot_w = W - 2 * PAD - LEGEND
@@ -62,8 +63,9 @@ def _chart(p: dict, cols: list[str], rows: list[tuple]) -> str:
     def ypos(y):
         return H - PAD + (PAD * 2 - H) * (y - lo) / (hi - lo)
 
+    base = min(max(0.0, lo), hi)
     parts = [f'<svg class="chart" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img">',
-             f'<line x1="{PAD}" y1="{ypos(0):.1f}" x2="{PAD + plot_w}" y2="{ypos(0):.1f}" stroke="#9ca3af"/>',
+             f'<line x1="{PAD}" y1="{ypos(base):.1f}" x2="{PAD + plot_w}" y2="{ypos(base):.1f}" stroke="#9ca3af"/>',
              f'<text x="4" y="{PAD - 8}" font-size="11">{html.escape(_label(hi))}</text>',
              f'<text x="4" y="{H - PAD + 14}" font-size="11">{html.escape(_label(lo))}</text>',
              f'<text x="{PAD}" y="{H - 8}" font-size="11">{html.escape(_label(xs[0]))}</text>',
@@ -80,7 +82,7 @@ def _chart(p: dict, cols: list[str], rows: list[tuple]) -> str:
             bw = plot_w / len(xs) / (n + 1)
             for x, y in pts:
                 x0 = xpos[x] - bw * n / 2 + k * bw
-                top, bottom = sorted((ypos(y), ypos(0)))
+                top, bottom = sorted((ypos(y), ypos(base)))
                 parts.append(f'<rect x="{x0:.1f}" y="{top:.1f}" width="{bw:.1f}" height="{bottom - top:.1f}" '
                              f'fill="{color}"/>')
         parts.append(f'<text x="{PAD + plot_w + 12}" y="{PAD + 14 * k}" font-size="11" fill="{color}">'

@@ -49,6 +49,7 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute((SQL_DIR / "schema" / "ingestion.sql").read_text())
     con.execute((SQL_DIR / "schema" / "events.sql").read_text())
     con.execute((SQL_DIR / "schema" / "state.sql").read_text())
+    con.execute((SQL_DIR / "schema" / "audits.sql").read_text())
 
 
 @contextmanager

@@ -81,3 +81,31 @@ def dashboard(context: dg.AssetExecutionContext, oyster: OysterConfig) -> dg.Mat
     if empty:
         context.log.warning(f"panels without data: {empty}")
     return dg.MaterializeResult(metadata={"path": str(out), "panels": len(counts), "empty_panels": str(empty)})
+
+
+class AuditConfig(dg.Config):
+    trader: str = ""  # an owner address: audit all its ranges
+    range: str = ""  # or one range: instrument:owner:tick_lower:tick_upper
+
+
+@dg.asset(group_name="audits", deps=[replay], pool=WRITER_POOL, kinds={"duckdb", "html"},
+          description="LP performance audit of a trader or a range (run config): rows in lp_audit_ranges and "
+                      "lp_audit_series, and an HTML report beside the DuckDB file.")
+def lp_audit(context: dg.AssetExecutionContext, config: AuditConfig, oyster: OysterConfig,
+             warehouse: Warehouse) -> dg.MaterializeResult:
+    from pathlib import Path
+
+    from ..lp_audit import AuditInputError, Target, audit, report
+    try:
+        target = Target.parse(config.trader or None, config.range or None)
+    except AuditInputError as e:
+        raise dg.Failure(description=f"lp_audit config: {e}") from None
+    with warehouse.writer() as con:
+        try:
+            audit_id, rows, series = audit(con, target)
+        except AuditInputError as e:
+            raise dg.Failure(description=str(e)) from None
+    out = Path(oyster.settings().duckdb_path).parent / "audits" / f"{audit_id}.html"
+    report(audit_id, target, rows, series, out)
+    return dg.MaterializeResult(metadata={"audit_id": audit_id, "ranges": rows.height, "report": str(out),
+                                          "fees_quote": float(rows["fees_quote"].sum())})
