@@ -25,9 +25,11 @@ browser:  ## Debian's Chromium, for the dashboard's browser test (needs root or 
 test: setup browser  ## The whole test suite (unit, property, and integration tests against a real anvil)
 	$(UV) run --frozen pytest -q -p no:cacheprovider
 
-bench: setup
+bench: setup  ## Every benchmark (several minutes: the large history is generated once per run)
 	$(UV) run --frozen python benchmarks/replay_bench.py
 	$(UV) run --frozen python benchmarks/ingest_bench.py
+	$(UV) run --frozen python benchmarks/state_bench.py
+	$(UV) run --frozen python benchmarks/marts_bench.py
 
 dev: setup
 	$(UV) run --frozen dagster dev -w workspace.yaml

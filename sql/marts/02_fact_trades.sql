@@ -3,7 +3,7 @@
 --   Fees: taker fee = floor(N*feeRatio/1e4) + floor(N*protocolFeeRatio/1e4); its exact split into maker
 --   rebates, LP fee and protocol fee comes from the replay (fills), which walks the same orders and curve.
 --   USD at the quote's price of the trade's hour (mart_quote_prices_hourly, its method beside it).
-CREATE OR REPLACE VIEW fact_trades AS
+CREATE OR REPLACE TABLE fact_trades AS
 WITH t AS (
     SELECT 'trade' AS kind, address AS instrument, expiry, trader, block_number, log_index, block_timestamp,
            size::HUGEINT AS size, entry_notional::HUGEINT AS notional_wad, taken_value::HUGEINT AS taken_value_wad,

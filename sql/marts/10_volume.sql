@@ -22,7 +22,7 @@ FROM fact_trades LEFT JOIN first_seen f USING (trader)
 GROUP BY ALL;
 
 -- Daily per instrument, daily per quote token, and daily protocol-wide (USD) roll-ups of the same facts.
-CREATE OR REPLACE VIEW mart_volume_daily AS
+CREATE OR REPLACE TABLE mart_volume_daily AS
 WITH first_seen AS (SELECT trader, min(day) AS first_day FROM fact_trades WHERE kind = 'trade' GROUP BY 1)
 SELECT day, instrument, symbol, quote_symbol,
        count(*) FILTER (WHERE kind = 'trade') AS trades, count(*) FILTER (WHERE kind = 'sweep') AS sweeps,
@@ -36,13 +36,13 @@ SELECT day, instrument, symbol, quote_symbol,
 FROM fact_trades LEFT JOIN first_seen f USING (trader)
 GROUP BY ALL;
 
-CREATE OR REPLACE VIEW mart_volume_daily_by_quote AS
+CREATE OR REPLACE TABLE mart_volume_daily_by_quote AS
 SELECT day, quote_symbol, sum(trades) AS trades, sum(taker_volume_quote) AS taker_volume_quote,
        sum(sweep_volume_quote) AS sweep_volume_quote, sum(taker_volume_usd) AS taker_volume_usd,
        sum(total_volume_usd) AS total_volume_usd
 FROM mart_volume_daily GROUP BY ALL;
 
-CREATE OR REPLACE VIEW mart_volume_daily_protocol AS
+CREATE OR REPLACE TABLE mart_volume_daily_protocol AS
 SELECT day, count(*) FILTER (WHERE kind = 'trade') AS trades,
        coalesce(sum(notional_usd) FILTER (WHERE kind = 'trade'), 0) AS taker_volume_usd,
        coalesce(sum(notional_usd) FILTER (WHERE kind = 'sweep'), 0) AS sweep_volume_usd,

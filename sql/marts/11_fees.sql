@@ -3,7 +3,7 @@
 --   rounding remainder included), protocol fees (protocolFeeRatio on all notional).  Exact WAD sums plus quote
 --   and USD; taker = maker + lp + protocol holds row by row.  Cross-check: lp_fee_wad against the rise of
 --   UpdateFeeState.feeIndex times totalLiquidity (dust of the index's floor aside).
-CREATE OR REPLACE VIEW mart_fees_daily AS
+CREATE OR REPLACE TABLE mart_fees_daily AS
 SELECT day, instrument, symbol, quote_symbol,
        sum(taker_fee_wad) AS taker_fee_wad, sum(maker_fee_wad) AS maker_rebate_wad, sum(lp_fee_wad) AS lp_fee_wad,
        sum(protocol_fee_wad) AS protocol_fee_wad,
