@@ -100,31 +100,3 @@ class LogFetcher:
 
     def _request(self, spans):
         return self.client.batch_raw([("eth_getLogs", self._params(a, b)) for a, b in spans])
-
-    def fetch(self, lo: int, hi: int) -> list[dict]:
-        """Every log of the addresses in [lo, hi], in chain order, as JSON-RPC dicts."""
-        out: list[dict] = []
-        cur = lo
-        while cur <= hi:
-            spans = []
-            s = cur
-            for _ in range(self.batch_size):
-                if s > hi:
-                    break
-                e = min(hi, s + self.span - 1)
-                spans.append((s, e))
-                s = e + 1
-            try:
-                results = self.client.batch([("eth_getLogs", self._params(a, b)) for a, b in spans])
-            except RpcError as err:
-                if not _TOO_BIG.search(err.message) or self.span == 1:
-                    raise
-                self.splits += 1
-                self.span = max(1, self.span // 2)
-                continue
-            for r in results:
-                out.extend(r)
-            cur = spans[-1][1] + 1
-            if self.span < self.max_span:
-                self.span = min(self.max_span, self.span * 2)
-        return out

@@ -27,24 +27,21 @@ class RpcLogSource:
     def head(self) -> int:
         return int(self.client.call("eth_blockNumber", []), 16)
 
-    def block_hashes(self, blocks: list[int]) -> dict[int, str]:
+    def _headers(self, blocks: list[int]) -> dict[int, dict]:
+        """Block headers by number, in batches of 100 (missing blocks are left out)."""
         out = {}
         for i in range(0, len(blocks), 100):
             part = blocks[i:i + 100]
-            res = self.client.batch([("eth_getBlockByNumber", [hex(b), False]) for b in part])
-            for b, r in zip(part, res):
+            for b, r in zip(part, self.client.batch([("eth_getBlockByNumber", [hex(b), False]) for b in part])):
                 if r is not None:
-                    out[b] = r["hash"]
+                    out[b] = r
         return out
 
+    def block_hashes(self, blocks: list[int]) -> dict[int, str]:
+        return {b: h["hash"] for b, h in self._headers(blocks).items()}
+
     def _timestamps(self, blocks: list[int]) -> dict[int, int]:
-        out = {}
-        for i in range(0, len(blocks), 100):
-            part = blocks[i:i + 100]
-            res = self.client.batch([("eth_getBlockByNumber", [hex(b), False]) for b in part])
-            for b, r in zip(part, res):
-                out[b] = int(r["timestamp"], 16)
-        return out
+        return {b: int(h["timestamp"], 16) for b, h in self._headers(blocks).items()}
 
     def logs(self, lo: int, hi: int, addresses: list[str], topic0: list[str] | None = None) -> pl.DataFrame:
         if not addresses or lo > hi:
