@@ -22,7 +22,7 @@ import polars as pl  # noqa: E402
 
 from devnet.chain_writer import encode_log  # noqa: E402
 from devnet.simulator import QUOTES, Simulator, numbered_events  # noqa: E402
-from models.events import BY_NAME  # noqa: E402
+from models.events import spec_of  # noqa: E402
 from pipelines.config import load_settings  # noqa: E402
 from pipelines.decode import RAW_COLUMNS, decode_frame  # noqa: E402
 from pipelines.replay_run import run_replay  # noqa: E402
@@ -36,7 +36,7 @@ def _settings(path: str):
 def load_history(con, events):
     rows = []
     for e in events:
-        spec = BY_NAME[e["event"]]
+        spec = spec_of(e)
         topics, data = encode_log(spec, e)
         t = ["0x" + x.hex() for x in topics] + [None] * (4 - len(topics))
         rows.append((e["block_number"], e["block_timestamp"], e["tx_index"], e["log_index"], "0x" + "00" * 32,

@@ -12,9 +12,11 @@ import polars as pl
 
 from .anvil import ROOT, Anvil, rpc
 from .chain_writer import ChainWriter
+from models.events import spec_of
+
 from .simulator import Simulator, numbered_events
 
-VERSION = 4  # bump when the simulator's output changes, so cached histories are rebuilt
+VERSION = 6  # bump when the simulator's output changes, so cached histories are rebuilt
 DEFAULT_SEED = 5  # its small history holds every path: liquidations, sweeps, third-party removals, partial cancels
 
 
@@ -23,11 +25,11 @@ def history_dir(size: str, seed: int = DEFAULT_SEED) -> Path:
 
 
 def expected_frame(events: list[dict]) -> pl.DataFrame:
-    """Events as rows: meta columns plus the fields as text (exact), for row-by-row comparison."""
+    """Events as rows: meta columns plus the fields the log encodes, as text (exact), for row-by-row comparison."""
     meta = ("block_number", "tx_index", "log_index", "address", "block_timestamp", "event")
     rows = [{**{k: e[k] for k in meta},
-             "fields": json.dumps({k: (v.hex() if isinstance(v, bytes) else v) for k, v in e.items()
-                                   if k not in meta}, default=str, sort_keys=True)} for e in events]
+             "fields": json.dumps({f.name: (e[f.name].hex() if isinstance(e[f.name], bytes) else e[f.name])
+                                   for f in spec_of(e).fields}, default=str, sort_keys=True)} for e in events]
     return pl.DataFrame(rows)
 
 

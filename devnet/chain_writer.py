@@ -7,7 +7,7 @@ from pathlib import Path
 import requests
 from eth_abi import encode
 
-from models.events import BY_NAME, EventSpec
+from models.events import EventSpec, spec_of
 
 from .anvil import ROOT, rpc
 
@@ -66,7 +66,7 @@ class ChainWriter:
         """logs: [(emitting address, event dict with "event")]."""
         parts = []
         for address, ev in logs:
-            spec = BY_NAME[ev["event"]]
+            spec = spec_of(ev)
             payload = emitter_payload(*encode_log(spec, ev))
             parts.append(bytes.fromhex(address[2:]) + len(payload).to_bytes(2, "big") + payload)
         return "0x" + b"".join(parts).hex()

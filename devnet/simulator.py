@@ -327,6 +327,13 @@ class Simulator:
                 continue
             if b == 30:
                 out.append(self._logs(m, m.inst.update_funding_hour(8)))
+            elif b == 90 and m.quote == WETH:
+                # a parameter update in the "current" ABI layout (no stabilityFeeRatioParam), as after an upgrade
+                p = m.inst.param
+                ev = m.inst.update_param(QuoteParam(p.min_margin_amount, p.trading_fee_ratio, p.protocol_fee_ratio,
+                                                    0, p.qtype, p.tip))
+                ev[0]["abi_variant"] = "current"
+                out.append(self._logs(m, ev))
             elif b == 60:
                 p = m.inst.param
                 out.append(self._logs(m, m.inst.update_param(QuoteParam(p.min_margin_amount, p.trading_fee_ratio,

@@ -222,10 +222,17 @@ EVENTS: tuple[EventSpec, ...] = (
 )
 
 BY_TOPIC0: dict[str, EventSpec] = {e.topic0: e for e in EVENTS}
+BY_VARIANT: dict[tuple[str, str | None], EventSpec] = {(e.name, e.variant): e for e in EVENTS}
 BY_NAME: dict[str, EventSpec] = {}
 for _e in EVENTS:
     # The first listed variant is the one the engine emits (legacy: the Base/Blast layout).
     BY_NAME.setdefault(_e.name, _e)
+
+def spec_of(ev: dict) -> EventSpec:
+    """The layout an event dict asks for ("abi_variant"), else the one the engine emits."""
+    variant = ev.get("abi_variant")
+    return BY_VARIANT.get((ev["event"], variant)) if variant else BY_NAME[ev["event"]]
+
 
 def topics_for(source: str) -> list[str]:
     return [e.topic0 for e in EVENTS if e.source == source]

@@ -97,3 +97,4 @@ def test_the_small_devnet_history_exercises_every_path():
     assert {m.quote for m in sim.markets} == {"0x833589fcd6edb6e08f4c7c32d4f71b54bda02913",
                                               "0x4200000000000000000000000000000000000006"}
     assert any(e["event"] == "UpdateAmmStatus" and e["status"] == 3 for e in events)  # a dated future settled
+    assert any(e.get("abi_variant") == "current" for e in events)  # the newer ABI layout, beside Base's legacy one
