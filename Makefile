@@ -12,6 +12,7 @@ setup:  ## Python packages (uv, from uv.lock) and the devnet's npm packages (fro
 	@# `npm ci` rejects anvil's lock entries for other platforms; `npm install` follows the lock and leaves it as is
 	npm install --no-audit --no-fund --loglevel=error
 	@mkdir -p $(DAGSTER_HOME)
+	@test -f $(DAGSTER_HOME)/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $(DAGSTER_HOME)/dagster.yaml
 
 demo: setup  ## Build the devnet history (once), run the ingest job on it, show what landed
 	$(UV) run --frozen python -m devnet.build $${OYSTER_DEVNET_SIZE:-default}

@@ -37,6 +37,8 @@ class Settings:
     devnet_size: str = "default"
     gate: str = ""
     config: str = ""
+    observer: str = ""  # SynFutures' Observer lens; '' skips the comparison
+    observer_samples: int = 3  # checkpoints (newest first) compared with it; older ones need an archive node
     markets: dict = field(default_factory=dict)
     start_block: int = 0
     confirmations: int = 0
@@ -66,7 +68,8 @@ _ENV = {
     "OYSTER_MAX_BLOCK_SPAN": "max_block_span", "OYSTER_REQUESTS_PER_SECOND": "requests_per_second",
     "OYSTER_DEVNET_SIZE": "devnet_size", "OYSTER_GATE": "gate", "OYSTER_CONFIG": "config",
 }
-_INT = {"chain_id", "start_block", "confirmations", "max_block_span", "batch_size", "max_retries", "reorg_window"}
+_INT = {"chain_id", "start_block", "confirmations", "max_block_span", "batch_size", "max_retries", "reorg_window",
+        "observer_samples"}
 
 
 def _expand(value):
@@ -121,6 +124,8 @@ def _validate(s: Settings) -> None:
     for name in ("gate", "config"):
         if not _ADDR.match(getattr(s, name) or ""):
             raise ConfigError(f"{name}: '{getattr(s, name)}' is not a 20-byte hex address")
+    if s.observer and not _ADDR.match(s.observer):
+        raise ConfigError(f"observer: '{s.observer}' is not a 20-byte hex address")
     for mtype, addr in s.markets.items():
         if not _ADDR.match(addr or ""):
             raise ConfigError(f"markets.{mtype}: '{addr}' is not a 20-byte hex address")

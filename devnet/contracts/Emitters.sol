@@ -39,3 +39,22 @@ contract LogRouter {
         }
     }
 }
+
+// At the Observer's address on the devnet: answers view calls with responses stored beforehand (from the
+// simulator's state), keyed by keccak256(calldata): slot key holds the length, key+1.. the ABI-encoded words.
+// An unknown call reverts, as a call the devnet cannot answer.
+contract ResponseTable {
+    fallback() external {
+        assembly {
+            calldatacopy(0, 0, calldatasize())
+            let key := keccak256(0, calldatasize())
+            let len := sload(key)
+            if iszero(len) { revert(0, 0) }
+            let words := div(add(len, 31), 32)
+            for { let i := 0 } lt(i, words) { i := add(i, 1) } {
+                mstore(mul(i, 32), sload(add(key, add(i, 1))))
+            }
+            return(0, len)
+        }
+    }
+}

@@ -3,7 +3,7 @@ import dagster as dg
 
 from ..quality import ge_check, sql_check
 from ..replay_run import run_replay
-from ..resources import OysterConfig, Warehouse
+from ..resources import ChainSource, OysterConfig, Warehouse
 from .ingestion import WRITER_POOL, event_tables
 
 
@@ -49,6 +49,38 @@ def taker_size_is_split_exactly(warehouse: Warehouse) -> dg.AssetCheckResult:
 def fills_reference_orders(warehouse: Warehouse) -> dg.AssetCheckResult:
     with warehouse.reader() as con:
         return sql_check(con, "fill_orders_exist")
+
+
+@dg.asset_check(asset=replay, blocking=False,
+                description="The replay agrees with SynFutures' Observer contract (getAmm, getPearls, getPosition, "
+                            "getRanges) at the newest checkpoints' blocks, as oyster-sdk's Comparator checks.")
+def replay_matches_observer(oyster: OysterConfig, chain: ChainSource, warehouse: Warehouse) -> dg.AssetCheckResult:
+    from models.replay import Replayer
+
+    from ..observer import Observer, compare
+    s = oyster.settings()
+    if not s.observer:
+        return dg.AssetCheckResult(passed=True, metadata={"skipped": "no observer address configured"})
+    with warehouse.reader() as con:
+        points = con.execute("SELECT cursor_block, state FROM replay_checkpoints ORDER BY cursor_block DESC LIMIT ?",
+                             [s.observer_samples]).fetchall()
+    diffs, compared, blocks = [], 0, []
+    with chain.open() as source:
+        client = getattr(source, "client", None)
+        if client is None:
+            return dg.AssetCheckResult(passed=True, metadata={"skipped": "the log source cannot call contracts"})
+        observer = Observer(client, s.observer)
+        for block, blob in points:
+            if not observer.deployed(block):
+                diffs.append(("*", None, "observer", "*", "code", f"no contract at {s.observer} at block {block}"))
+                continue
+            d, n = compare(Replayer.from_checkpoint(bytes(blob)).state, observer, block)
+            diffs += d
+            compared += n
+            blocks.append(block)
+    return dg.AssetCheckResult(passed=not diffs, severity=dg.AssetCheckSeverity.ERROR,
+                               metadata={"blocks": str(blocks), "values_compared": compared,
+                                         "differences": len(diffs), "first": str(diffs[:10])})
 
 
 def _ge(table: str):

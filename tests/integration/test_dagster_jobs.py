@@ -26,8 +26,11 @@ def test_ingest_job_materialises_and_checks_pass(devnet_env):
     assert set(checks) >= {"raw_logs_cover_without_gaps", "raw_logs_are_unique", "no_quarantined_logs",
                            "replay_has_no_divergences", "taker_size_is_split_exactly", "fills_reference_orders",
                            "ge_amm_snapshots", "ge_fills", "ge_orders", "ge_lp_ranges", "ge_positions",
-                           "mart_volume_matches_events", "fee_split_adds_up"}
+                           "mart_volume_matches_events", "fee_split_adds_up", "replay_matches_observer"}
     assert all(checks.values()), checks
+    observed = next(e for e in result.get_asset_check_evaluations()
+                    if e.asset_check_key.name == "replay_matches_observer")
+    assert observed.metadata["values_compared"].value > 500  # it compared, it did not skip
     con = duckdb.connect(os.environ["OYSTER_DUCKDB_PATH"], read_only=True)
     assert con.execute("SELECT count(*) FROM events_trade").fetchall()[0][0] > 100
     con.close()
