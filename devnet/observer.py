@@ -2,7 +2,7 @@
 Observer would give at the head, computed from the simulator's state (the same calls pipelines.observer makes)."""
 from eth_utils import keccak
 
-from pipelines.observer import AMM_FIELDS, calldata, response
+from pipelines.observer import AMM_FIELDS, calldata, queries, response
 
 from .anvil import rpc
 
@@ -20,19 +20,14 @@ def answers(sim, max_traders: int = 50) -> dict[bytes, bytes]:
                 continue
             out[calldata("getAmm", addr, expiry)] = response("getAmm", tuple(int(getattr(pair.amm, f))
                                                                              for f in AMM_FIELDS))
-            ticks = sorted(t for t, p in pair.pearls.items() if p.initialised)
+            ticks, traders, ranges = queries(inst, expiry, max_traders)
             if ticks:
                 out[calldata("getPearls", addr, expiry, ticks)] = response(
                     "getPearls", [pair.pearls[t].as_tuple() for t in ticks])
-            for trader in sorted({t for (e, t) in inst.positions if e == expiry})[:max_traders]:
+            for trader in traders:
                 out[calldata("getPosition", addr, expiry, trader)] = response(
                     "getPosition", inst.positions[(expiry, trader)].as_tuple())
-            owners: dict = {}
-            for (e, owner, rid), r in inst.ranges.items():
-                if e == expiry:
-                    owners.setdefault(owner, []).append((rid, r))
-            for owner, items in sorted(owners.items())[:max_traders]:
-                items.sort()
+            for owner, items in ranges:
                 out[calldata("getRanges", addr, expiry, owner, [rid for rid, _ in items])] = response(
                     "getRanges", [(r.liquidity, r.entry_fee_index, r.balance, r.sqrt_entry_px96) for _, r in items])
     return out

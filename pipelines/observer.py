@@ -49,6 +49,20 @@ class Observer:
         return decode(CALLS[name][1], bytes.fromhex(out[2:]))[0]
 
 
+def queries(inst, expiry: int, max_traders: int = 50):
+    """What is asked of the Observer for one pair: its initialised ticks, the traders with a position (up to
+    max_traders) and each LP's ranges as [(rid, Range)] sorted by rid."""
+    pair = inst.pairs[expiry]
+    ticks = sorted(t for t, p in pair.pearls.items() if p.initialised)
+    traders = sorted({t for (e, t) in inst.positions if e == expiry})[:max_traders]
+    owners: dict = {}
+    for (e, owner, rid), r in inst.ranges.items():
+        if e == expiry:
+            owners.setdefault(owner, []).append((rid, r))
+    ranges = [(owner, sorted(items, key=lambda x: x[0])) for owner, items in sorted(owners.items())[:max_traders]]
+    return ticks, traders, ranges
+
+
 def compare(state, observer: Observer, block: int, max_traders: int = 50) -> tuple[list[tuple], int]:
     """Differences between the replayed state (a models.replay.ReplayState) and the Observer at `block`:
     [(instrument, expiry, what, field, replay, chain)], and the number of values compared."""
@@ -72,7 +86,7 @@ def compare(state, observer: Observer, block: int, max_traders: int = 50) -> tup
                 diffs.append((addr, expiry, "getAmm", "*", "answered", f"call failed: {e.message[:80]}"))
                 continue
             check(addr, expiry, "amm", AMM_FIELDS, [int(getattr(pair.amm, f)) for f in AMM_FIELDS], chain_amm)
-            ticks = sorted(t for t, p in pair.pearls.items() if p.initialised)
+            ticks, traders, ranges = queries(inst, expiry, max_traders)
             if ticks:
                 try:
                     chain_pearls = observer.call("getPearls", block, addr, expiry, ticks)
@@ -83,7 +97,6 @@ def compare(state, observer: Observer, block: int, max_traders: int = 50) -> tup
                     check(addr, expiry, f"pearl {t}", ("liquidity_gross", "liquidity_net", "nonce", "left", "taken",
                                                        "fee", "entry_social_loss_index", "entry_funding_index"),
                           pair.pearls[t].as_tuple(), cp)
-            traders = sorted({t for (e, t) in inst.positions if e == expiry})[:max_traders]
             for trader in traders:
                 try:
                     chain_pos = observer.call("getPosition", block, addr, expiry, trader)
@@ -93,12 +106,7 @@ def compare(state, observer: Observer, block: int, max_traders: int = 50) -> tup
                 check(addr, expiry, f"position {trader}", ("balance", "size", "entry_notional",
                                                            "entry_social_loss_index", "entry_funding_index"),
                       inst.positions[(expiry, trader)].as_tuple(), chain_pos)
-            owners: dict = {}
-            for (e, owner, rid), r in inst.ranges.items():
-                if e == expiry:
-                    owners.setdefault(owner, []).append((rid, r))
-            for owner, items in sorted(owners.items())[:max_traders]:
-                items.sort()
+            for owner, items in ranges:
                 try:
                     chain_ranges = observer.call("getRanges", block, addr, expiry, owner, [rid for rid, _ in items])
                 except RpcError as e:
