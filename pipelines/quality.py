@@ -49,6 +49,23 @@ def _suites(gx):
            e.ExpectColumnValuesToBeInSet(column="status", value_set=["OPEN", "REMOVED"]),
            e.ExpectColumnValuesToBeBetween(column="entry_price_f", min_value=0, strict_min=True)],
         "positions": [e.ExpectColumnValuesToNotBeNull(column=c) for c in ("instrument", "trader", "balance", "size")],
+        "pearl_snapshots": [e.ExpectColumnValuesToNotBeNull(column=c) for c in ("instrument", "ts", "tick")]
+        + [e.ExpectColumnValuesToBeBetween(column="tick", **tick),
+           e.ExpectColumnValuesToBeBetween(column="price_f", min_value=0, strict_min=True),
+           e.ExpectCompoundColumnsToBeUnique(column_list=["instrument", "expiry", "ts", "tick"])],
+        "range_history": [e.ExpectColumnValuesToNotBeNull(column=c) for c in ("instrument", "owner", "ts", "value")]
+        + [e.ExpectColumnValuesToBeBetween(column="price_f", min_value=0, strict_min=True),
+           e.ExpectCompoundColumnsToBeUnique(column_list=["instrument", "expiry", "owner", "tick_lower", "tick_upper",
+                                                          "ts"])],
+        "funding_index_series": [e.ExpectColumnValuesToNotBeNull(column=c) for c in ("instrument", "ts",
+                                                                                      "long_funding_index",
+                                                                                      "short_funding_index")]
+        + [e.ExpectColumnValuesToBeBetween(column="mark_f", min_value=0, strict_min=True)],
+        "depth_snapshots": [e.ExpectColumnValuesToBeInSet(column="side", value_set=["up", "down"]),
+                            e.ExpectColumnValuesToBeInSet(column="bps", value_set=[10, 50, 100, 200]),
+                            e.ExpectColumnValuesToNotBeNull(column="quote")],
+        "pair_hourly": [e.ExpectColumnValuesToNotBeNull(column=c) for c in ("instrument", "ts", "involved_fund")]
+        + [e.ExpectCompoundColumnsToBeUnique(column_list=["instrument", "expiry", "ts"])],
     }
 
 

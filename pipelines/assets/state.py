@@ -92,4 +92,5 @@ def _ge(table: str):
     return _check
 
 
-ge_checks = [_ge(t) for t in ("amm_snapshots", "fills", "orders", "lp_ranges", "positions")]
+ge_checks = [_ge(t) for t in ("amm_snapshots", "pearl_snapshots", "fills", "orders", "lp_ranges", "range_history",
+                               "positions", "funding_index_series", "depth_snapshots", "pair_hourly")]

@@ -21,6 +21,18 @@ SELECT hour, instrument, symbol, quote, quote_symbol,
 FROM fact_trades LEFT JOIN first_seen f USING (trader)
 GROUP BY ALL;
 
+-- Hourly per quote token and protocol-wide (USD) roll-ups of mart_volume_hourly.
+CREATE OR REPLACE VIEW mart_volume_hourly_by_quote AS
+SELECT hour, quote_symbol, sum(trades) AS trades, sum(taker_volume_quote) AS taker_volume_quote,
+       sum(sweep_volume_quote) AS sweep_volume_quote, sum(taker_volume_usd) AS taker_volume_usd,
+       sum(total_volume_usd) AS total_volume_usd
+FROM mart_volume_hourly GROUP BY ALL;
+
+CREATE OR REPLACE VIEW mart_volume_hourly_protocol AS
+SELECT hour, sum(trades) AS trades, sum(sweeps) AS sweeps, sum(taker_volume_usd) AS taker_volume_usd,
+       sum(sweep_volume_usd) AS sweep_volume_usd, sum(total_volume_usd) AS total_volume_usd
+FROM mart_volume_hourly GROUP BY ALL;
+
 -- Daily per instrument, daily per quote token, and daily protocol-wide (USD) roll-ups of the same facts.
 CREATE OR REPLACE TABLE mart_volume_daily AS
 WITH first_seen AS (SELECT trader, min(day) AS first_day FROM fact_trades WHERE kind = 'trade' GROUP BY 1)

@@ -12,7 +12,7 @@ import requests
 
 class FaultProxy:
     def __init__(self, upstream: str, max_span: int = 10, p429: float = 0.05, p_stall: float = 0.03,
-                 p_drop: float = 0.1, stall_seconds: float = 1.5, seed: int = 1):
+                 p_drop: float = 0.1, stall_seconds: float = 1.5, seed: int = 1, strip_timestamps: bool = False):
         self.upstream = upstream
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
@@ -50,7 +50,15 @@ class FaultProxy:
                             return self._send(200, json.dumps(out).encode())
                 r = requests.post(proxy.upstream, data=body, headers={"Content-Type": "application/json"},
                                   timeout=60)
-                self._send(r.status_code, r.content)
+                content = r.content
+                if strip_timestamps and b"blockTimestamp" in content:  # as public RPCs answer eth_getLogs
+                    out = json.loads(content)
+                    for item in out if isinstance(out, list) else [out]:
+                        for log in item.get("result") or []:
+                            if isinstance(log, dict):
+                                log.pop("blockTimestamp", None)
+                    content = json.dumps(out).encode()
+                self._send(r.status_code, content)
 
             def _send(self, code, payload):
                 try:

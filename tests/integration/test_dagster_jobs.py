@@ -26,6 +26,8 @@ def test_ingest_job_materialises_and_checks_pass(devnet_env):
     assert set(checks) >= {"raw_logs_cover_without_gaps", "raw_logs_are_unique", "no_quarantined_logs",
                            "replay_has_no_divergences", "taker_size_is_split_exactly", "fills_reference_orders",
                            "ge_amm_snapshots", "ge_fills", "ge_orders", "ge_lp_ranges", "ge_positions",
+                           "ge_pearl_snapshots", "ge_range_history", "ge_funding_index_series",
+                           "ge_depth_snapshots", "ge_pair_hourly",
                            "mart_volume_matches_events", "fee_split_adds_up", "replay_matches_observer"}
     assert all(checks.values()), checks
     observed = next(e for e in result.get_asset_check_evaluations()

@@ -132,6 +132,17 @@ def test_faults_in_front_of_the_node_leave_identical_tables(node, settings, tmp_
     assert dump(settings.duckdb_path) == dump(clean.duckdb_path)
 
 
+def test_logs_without_timestamps_take_them_from_block_headers(node, settings, tmp_path):
+    clean = dataclasses.replace(settings, duckdb_path=str(tmp_path / "clean.duckdb"))
+    ingest(clean, node.url)
+    proxy = FaultProxy(node.url, max_span=10_000, p429=0, p_stall=0, p_drop=0, strip_timestamps=True)
+    try:
+        ingest(settings, proxy.url)
+    finally:
+        proxy.close()
+    assert dump(settings.duckdb_path) == dump(clean.duckdb_path)
+
+
 def test_a_run_killed_mid_load_resumes_to_identical_tables(node, settings, tmp_path):
     clean = dataclasses.replace(settings, duckdb_path=str(tmp_path / "clean.duckdb"))
     ingest(clean, node.url)

@@ -74,6 +74,9 @@ def test_a_day_of_three_trades_and_a_sweep_by_hand():
     # shares of the protocol's USD taker volume: 6010 vs 37500
     share = dict(con.execute("SELECT symbol, share_of_protocol FROM mart_instrument_share_daily").fetchall())
     assert abs(share["ETH-USDC-PYTH"] - 6_010 / 43_510) < 1e-12 and abs(share["BTC-WETH-LINK"] - 37_500 / 43_510) < 1e-12
+    hourly = con.execute("SELECT sum(taker_volume_usd), sum(sweep_volume_usd) FROM mart_volume_hourly_protocol"
+                         ).fetchall()[0]
+    assert hourly == (6_010.0 + 37_500.0, 6_000.0)
     book = dict(con.execute("SELECT symbol, book_share FROM mart_book_vs_amm_daily").fetchall())
     assert abs(book["ETH-USDC-PYTH"] - 1_000 / 6_010) < 1e-12 and abs(book["BTC-WETH-LINK"] - 5 / 15) < 1e-12
 
