@@ -334,7 +334,7 @@ class Simulator:
                                                     0, p.qtype, p.tip))
                 ev[0]["abi_variant"] = "current"
                 out.append(self._logs(m, ev))
-            elif b == 60:
+            elif b == 60 or (b == 120 and m.quote == WETH):  # legacy layout again after the current one
                 p = m.inst.param
                 out.append(self._logs(m, m.inst.update_param(QuoteParam(p.min_margin_amount, p.trading_fee_ratio,
                                                                         p.protocol_fee_ratio,

@@ -91,8 +91,14 @@ class Replayer:
         """
         batch: list = self._pending
         key = (batch[0]["block_number"], batch[0]["tx_index"]) if batch else None
+        last = (batch[-1]["block_number"], batch[-1]["tx_index"], batch[-1]["log_index"]) if batch else None
         for ev in events:
             k = (ev["block_number"], ev["tx_index"])
+            here = (*k, ev["log_index"])
+            if last is not None and here <= last:
+                # Never skip silently: an event behind the stream is a bug upstream, not something to drop.
+                raise ValueError(f"events out of order: {here} after {last}")
+            last = here
             if k != key and batch:
                 self.apply_tx(batch)
                 batch = []

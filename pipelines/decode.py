@@ -191,7 +191,9 @@ def decode_frame(raw: pl.DataFrame) -> tuple[dict[str, pl.DataFrame], pl.DataFra
         if frame.height:
             frame = frame.with_columns(pl.lit(spec.variant).alias("abi_variant"))
             tables.setdefault(spec.table, []).append(frame)
-    out = {t: pl.concat(fs, how="diagonal_relaxed") if len(fs) > 1 else fs[0] for t, fs in tables.items()}
+    # An event with two ABI layouts decodes into one table from two frames: restore chain order.
+    out = {t: pl.concat(fs, how="diagonal_relaxed").sort("block_number", "log_index") if len(fs) > 1 else fs[0]
+           for t, fs in tables.items()}
     quarantine = (pl.concat([b.select(*RAW_COLUMNS, "reason") for b in bad], how="vertical_relaxed") if bad
                   else pl.DataFrame(schema={**{c: raw.schema[c] for c in RAW_COLUMNS}, "reason": pl.Utf8}))
     return out, quarantine

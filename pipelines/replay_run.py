@@ -67,7 +67,8 @@ def read_events(con, after_block: int, upto_block: int) -> list[dict]:
         big = INT_TEXT[t]
         cols = "*" if not big else f"* EXCLUDE ({', '.join(big)}), " + ", ".join(f"CAST({c} AS VARCHAR) AS {c}"
                                                                                 for c in big)
-        df = con.sql(f"SELECT {cols} FROM {t} WHERE block_number > {after_block} AND block_number <= {upto_block}").pl()
+        df = con.sql(f"SELECT {cols} FROM {t} WHERE block_number > {after_block} AND block_number <= {upto_block} "
+                     "ORDER BY block_number, tx_index, log_index").pl()
         if not df.height:
             continue
         df = df.with_columns(pl.lit(TABLE_EVENT[t]).alias("event"))

@@ -98,3 +98,12 @@ def test_the_small_devnet_history_exercises_every_path():
                                               "0x4200000000000000000000000000000000000006"}
     assert any(e["event"] == "UpdateAmmStatus" and e["status"] == 3 for e in events)  # a dated future settled
     assert any(e.get("abi_variant") == "current" for e in events)  # the newer ABI layout, beside Base's legacy one
+
+
+def test_events_out_of_order_are_refused_not_skipped():
+    _, events = _history(7)
+    events = [dict(e) for e in events]
+    events[100], events[300] = events[300], events[100]
+    r = Replayer(quote_decimals=QUOTES)
+    with pytest.raises(ValueError, match="out of order"):
+        r.apply(events)

@@ -108,3 +108,13 @@ def test_malformed_and_unknown_logs_are_quarantined_with_a_reason():
     assert any("data bytes" in r for r in reasons) and any("padding" in r for r in reasons)
     assert "unknown topic0" in reasons
     assert tables["events_trade"].height == 1  # the good one still lands
+
+
+def test_two_layouts_of_one_event_decode_in_chain_order():
+    legacy = next(s for s in EVENTS if s.name == "UpdateParam" and s.variant == "legacy")
+    current = next(s for s in EVENTS if s.name == "UpdateParam" and s.variant == "current")
+    a, b = _logs(legacy, 3, 1), _logs(current, 3, 2)
+    a = a.with_columns(pl.Series("block_number", [10, 30, 50]))
+    b = b.with_columns(pl.Series("block_number", [20, 40, 60]))
+    tables, _ = decode_frame(pl.concat([a, b]).sort("block_number"))
+    assert tables["events_update_param"]["block_number"].to_list() == [10, 20, 30, 40, 50, 60]
