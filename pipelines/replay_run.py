@@ -95,11 +95,13 @@ def _restore(con, reorg_from: int | None, full: bool):
         r = Replayer.from_checkpoint(bytes(blob))
     else:
         block, r = -1, None
-    con.execute("DELETE FROM replay_checkpoints WHERE cursor_block > ?", [block])
-    for t in STATE_TABLES:
-        con.execute(f"DELETE FROM {t} WHERE block_number > ?", [block])
-    con.execute("DELETE FROM orders WHERE placed_block > ?", [block])
-    con.execute("DELETE FROM lp_ranges WHERE added_block > ?", [block])
+    if full or reorg_from is not None:
+        # Rows after the checkpoint exist only after a reorg or for a rebuild: each run commits atomically.
+        con.execute("DELETE FROM replay_checkpoints WHERE cursor_block > ?", [block])
+        for t in STATE_TABLES:
+            con.execute(f"DELETE FROM {t} WHERE block_number > ?", [block])
+        con.execute("DELETE FROM orders WHERE placed_block > ?", [block])
+        con.execute("DELETE FROM lp_ranges WHERE added_block > ?", [block])
     return r, block
 
 
