@@ -123,26 +123,24 @@ def land(con, source, settings, to_block: int | None = None, chunk_blocks: int =
         return fixed + [a for a, b in known.items() if b <= hi]
 
     def fetch(lo: int, hi: int, addrs: list[str]):
-        """On the prefetch thread: the chunk's logs, already decoded (Polars works outside the GIL)."""
-        frame = source.logs(lo, hi, addrs)
-        return addrs, frame, decode_frame(frame.select(RAW_COLUMNS))
+        return addrs, source.logs(lo, hi, addrs)
 
     total = 0
     # The next chunk is fetched on a thread while this one is written: the node and DuckDB work side by side.
     with ThreadPoolExecutor(1) as pool:
         fut = pool.submit(fetch, *ranges[0], addresses(ranges[0][1])) if ranges else None
         for i, (lo, hi) in enumerate(ranges):
-            used, frame, decoded = fut.result()
+            used, frame = fut.result()
             if i + 1 < len(ranges):
                 fut = pool.submit(fetch, *ranges[i + 1], addresses(ranges[i + 1][1]))
-            total += _land_chunk(con, source, settings, lo, hi, frame, used, known, cols, decoded)
+            total += _land_chunk(con, source, settings, lo, hi, frame, used, known, cols)
             if on_chunk:
                 on_chunk(lo, hi, frame.height)
     n_inst = con.execute("SELECT count(*) FROM instruments").fetchall()[0][0]
     return LandResult(start, target, total, len(ranges), reorg, n_inst)
 
 
-def _land_chunk(con, source, settings, lo, hi, frame, used, known, cols, decoded=None) -> int:
+def _land_chunk(con, source, settings, lo, hi, frame, used, known, cols) -> int:
     """One transaction: the chunk's raw logs, its decoded events, its block hashes and the coverage."""
     last = con.execute("SELECT max(block_number) FROM raw_logs").fetchall()[0][0]
     fresh = last is None or lo > last  # nothing of this range is in the tables: plain inserts, no deletes
@@ -155,13 +153,12 @@ def _land_chunk(con, source, settings, lo, hi, frame, used, known, cols, decoded
         if late:
             extra = source.logs(max(lo, min(known[a] for a in late)), hi, late)
             frame = pl.concat([frame, extra]).unique(["block_number", "log_index"]).sort("block_number", "log_index")
-            decoded = None  # decoded before these logs were added
         if not fresh:
             for t in ("raw_logs", "quarantine", *EVENT_TABLES):
                 con.execute(f"DELETE FROM {t} WHERE block_number BETWEEN ? AND ?", [lo, hi])
         insert_frame(con, "raw_logs", frame.select(RAW_COLUMNS), replace=not fresh)
         if int(get_state(con, "decoded_to", "-1")) == lo - 1:  # decode in step unless decoding lags behind
-            tables, bad = decoded or decode_frame(frame.select(RAW_COLUMNS))
+            tables, bad = decode_frame(frame.select(RAW_COLUMNS))
             for t, f in tables.items():
                 insert_frame(con, t, f, cols[t], replace=not fresh)
             insert_frame(con, "quarantine", bad, replace=not fresh)
