@@ -3,7 +3,6 @@
 The real binary is started directly: npm's .bin/anvil is a Node wrapper that can leave the node running when it
 is stopped (STACK.md).
 """
-import json
 import os
 import socket
 import subprocess

@@ -2,7 +2,6 @@
 one transaction through the LogRouter, and mine blocks at chosen timestamps."""
 import json
 import subprocess
-from pathlib import Path
 
 import requests
 from eth_abi import encode

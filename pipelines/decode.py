@@ -83,7 +83,6 @@ def _field_expr(word: pl.Expr, abi_type: str):
         return pl.lit("0x") + word.bin.encode("hex"), None
     if abi_type == "bool":
         return _limb(word, 3) == 1, None
-    bits = type_bits(abi_type)
     signed = is_signed(abi_type)
     if sql_type(abi_type) == "BIGINT":
         v = _limb(word, 3)

@@ -13,7 +13,7 @@ import polars as pl
 from models.replay import Replayer
 
 from .state import INT_TEXT, ORDER_COLS, RANGE_COLS, REPLAYED_TABLES, TABLE_EVENT, StateBuilder
-from .store import get_state, insert_frame, set_state
+from .store import get_state, insert_frame
 
 STATE_TABLES = ("amm_snapshots", "pearl_snapshots", "range_history", "positions", "fills", "funding_index_series",
                 "replay_divergences", "depth_snapshots", "pair_hourly")

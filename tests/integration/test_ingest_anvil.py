@@ -5,13 +5,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import duckdb
 import polars as pl
 import pytest
 
-from devnet.anvil import Anvil
 from devnet.chain_writer import ChainWriter
 from devnet.simulator import GATE_ADDR, USDC
 from models.events import BY_NAME, EVENTS

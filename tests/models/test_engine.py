@@ -8,7 +8,7 @@ from models.instrument import Instrument, Rejected
 from models.pearl import oid
 from models.range_math import liquidity_from_margin
 from models.tick_math import sqrt_ratio_at_tick, sqrt_to_wad, tick_to_wad, wad_to_tick
-from models.wad import bps_of_down, wmul
+from models.wad import bps_of_down
 
 getcontext().prec = 100
 E = PERP_EXPIRY

@@ -45,7 +45,7 @@ def _value(abi_type, rng, edge):
 
 def _logs(spec, n, seed):
     rng = random.Random(seed)
-    rows, events = [], []
+    rows = []
     for i in range(n):
         ev = {f.name: _value(f.abi_type, rng, edge=i % 3 == 0) for f in spec.fields}
         topics, data = encode_log(spec, ev)
