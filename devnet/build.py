@@ -17,8 +17,8 @@ from models.events import spec_of
 
 from .simulator import Simulator, numbered_events
 
-VERSION = 8  # bump when the simulator's output changes, so cached histories are rebuilt
-DEFAULT_SEED = 5  # its small history holds every path: liquidations, sweeps, third-party removals, partial cancels
+VERSION = 9  # bump when the simulator's output changes, so cached histories are rebuilt
+DEFAULT_SEED = 3  # its small history holds every path: liquidations, sweeps, third-party removals, partial cancels
 
 
 def history_dir(size: str, seed: int = DEFAULT_SEED) -> Path:

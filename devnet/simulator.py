@@ -281,6 +281,17 @@ class Simulator:
         need = abs(pos.size) * mark // WAD * inst.imr // 10_000 - equity(pos, mark)
         return max(0, need * 6 // 5)
 
+    def _keeper_fills(self, m: Market) -> list:
+        """A keeper settles every fully taken order (it is paid the tip), as keepers do on chain."""
+        txs = []
+        inst = m.inst
+        for (expiry, trader, key), o in list(inst.orders.items()):
+            pair = inst.pairs.get(expiry)
+            tick, _ = unpack_oid(key)
+            if pair is not None and (tick, o.nonce) in pair.records and pair.amm.status == Status.TRADING:
+                txs.append(self._try(m, inst.fill, expiry, trader, tick, o.nonce, self.keeper, self.now))
+        return [t for t in txs if t]
+
     def _liquidations(self, m: Market) -> list:
         txs = []
         inst = m.inst
@@ -356,6 +367,7 @@ class Simulator:
             self.now += sz.block_seconds
             actions: list = self._scheduled(b)
             for m in self.markets:
+                actions += self._keeper_fills(m)
                 # the oracle moves (geometric random walk) and reports
                 shock = self.rng.gauss(0, m.vol * math.sqrt(sz.block_seconds))
                 m.spot = max(int(m.spot * math.exp(shock)), WAD // 1000)

@@ -335,6 +335,7 @@ class Instrument:
                 raise Rejected("tick occupied")
         self._touch(pair, now, out)
         nonce = pair.place(tick, size)
+        pair.order_opened(tick, nonce)
         self.orders[(expiry, trader, oid(tick, nonce))] = Order(balance, size, nonce)
         out.append(self._gate("Scatter", trader, expiry, balance))
         out.append({"event": "Place", "expiry": expiry, "trader": trader, "tick": tick, "nonce": nonce,
@@ -355,6 +356,7 @@ class Instrument:
             raise Rejected("no live order to cancel")
         self._touch(pair, now, out)
         del self.orders[key]
+        pair.order_closed(tick, nonce)
         if abs(p.left) >= abs(o.size) and (p.left > 0) == (o.size > 0):
             pair.unplace(tick, o.size)
             out.append(self._gate("Gather", trader, expiry, o.balance))
@@ -391,6 +393,7 @@ class Instrument:
         tip = self.param.tip if operator != trader else 0
         pic = self._order_position(pair, tick, o.size, rec.entry_social_loss_index, rec.entry_funding_index,
                                    o.balance + fee - tip)
+        pair.order_closed(tick, nonce)  # after the record's share was taken
         pos = self._realised(pair, trader, out)
         merged, _ = combine(pos, pic)
         out.append({"event": "Fill", "expiry": expiry, "trader": trader, "tick": tick, "nonce": nonce,

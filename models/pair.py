@@ -71,13 +71,14 @@ class WalkResult:
 
 
 class Pair:
-    __slots__ = ("amm", "pearls", "records", "bitmap", "_journal")
+    __slots__ = ("amm", "pearls", "records", "bitmap", "live", "_journal")
 
     def __init__(self, expiry: int, spacing: int = PEARL_SPACING):
         self.amm = Amm(expiry)
         self.pearls: dict[int, Pearl] = {}
         self.records: dict[tuple[int, int], Record] = {}
         self.bitmap = TickBitmap(spacing)
+        self.live: dict[tuple[int, int], int] = {}  # (tick, nonce) -> orders of that epoch not yet settled
         self._journal = None
 
     # --- undo journal: an action the contract would revert leaves the pair exactly as it was ---------------
@@ -107,11 +108,28 @@ class Pair:
             saved[tick] = p.as_tuple() if p is not None else None
 
     def __getstate__(self):
-        return (self.amm, self.pearls, self.records, self.bitmap)
+        return (self.amm, self.pearls, self.records, self.bitmap, self.live)
 
     def __setstate__(self, state):
-        self.amm, self.pearls, self.records, self.bitmap = state
+        self.amm, self.pearls, self.records, self.bitmap, self.live = state
         self._journal = None
+
+    def order_opened(self, tick: int, nonce: int) -> None:
+        self.live[(tick, nonce)] = self.live.get((tick, nonce), 0) + 1
+
+    def order_closed(self, tick: int, nonce: int) -> None:
+        """An order of epoch (tick, nonce) was cancelled or filled.  When the last order of an archived epoch is
+        filled its Record is no longer needed by anyone: it is dropped, so the state does not grow with history.
+        (An epoch whose orders predate the replayed history never counts down to 0 and is kept.)"""
+        key = (tick, nonce)
+        n = self.live.get(key)
+        if n is None:
+            return
+        if n > 1:
+            self.live[key] = n - 1
+            return
+        del self.live[key]
+        self.records.pop(key, None)
 
     # --- pearls -------------------------------------------------------------------------------------------
     def pearl(self, tick: int) -> Pearl:

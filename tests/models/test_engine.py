@@ -60,7 +60,9 @@ def test_fully_taken_epoch_is_filled_pro_rata():
     rec = pair.records[(100, 0)]
     assert rec.taken == -4 * WAD
     f1 = next(e for e in inst.fill(E, "0xm1", 100, 0, "0xkeeper", 1000, check=False) if e["event"] == "Fill")
+    assert (100, 0) in pair.records  # 0xm2's share is still to be settled from it
     f2 = next(e for e in inst.fill(E, "0xm2", 100, 0, "0xm2", 1000, check=False) if e["event"] == "Fill")
+    assert (100, 0) not in pair.records and (100, 0) not in pair.live  # settled in full: the record is dropped
     assert f1["fee"] == rec.fee * 3 // 4 and f2["fee"] == rec.fee * 1 // 4
     assert f1["tip"] == inst.param.tip and f2["tip"] == 0  # a keeper is paid; the owner is not
     assert f1["pic_size"] == -3 * WAD and f2["pic_size"] == -WAD
