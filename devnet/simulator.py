@@ -111,7 +111,7 @@ class Simulator:
         self.history.addresses = [GATE_ADDR, CONFIG_ADDR, *MARKETS.values(), *(m.inst.address for m in self.markets)]
 
     # --- helpers ------------------------------------------------------------------------------------------
-    def _logs(self, m: Market, events: list, trader_hint: str | None = None) -> list:
+    def _logs(self, m: Market, events: list) -> list:
         logs = []
         for ev in events:
             ev = {k: v for k, v in ev.items() if k != "_walk"}
@@ -139,7 +139,7 @@ class Simulator:
     def _genesis(self) -> list:
         txs = []
         cfg = []
-        for q, dec in QUOTES.items():
+        for q in QUOTES:
             p = self.markets[0].inst.param if q == USDC else self.markets[1].inst.param
             cfg.append((CONFIG_ADDR, {"event": "SetQuoteParam", "quote": q, "param_min_margin_amount": p.min_margin_amount,
                                       "param_trading_fee_ratio": p.trading_fee_ratio,

@@ -13,10 +13,6 @@ class TickBitmap:
         self.spacing = spacing
         self.words: dict[int, int] = words if words is not None else {}
 
-    def is_set(self, tick: int) -> bool:
-        c = tick // self.spacing
-        return bool(self.words.get(c >> 8, 0) >> (c & 0xFF) & 1)
-
     def flip(self, tick: int) -> None:
         if tick % self.spacing:
             raise ValueError(f"tick {tick} is not a multiple of {self.spacing}")

@@ -11,12 +11,11 @@ MAX_TICK = 443636
 MIN_SQRT_RATIO = 7867958450021363558555
 MAX_SQRT_RATIO = 340275971719517849884101479065584693834
 
-# Tick spacing on Base and Blast (spec §8): orders on multiples of 5, ranges on multiples of 50.
+# Tick spacing on Base and Blast (spec §8): orders on multiples of 5, ranges on multiples of 50.  Other chains use
+# 1/50 (sdks configureSpacing); the engine is set up for Base and Blast.
 PEARL_SPACING = 5
 ORDER_SPACING = 5
 RANGE_SPACING = 50
-SPACING_BY_CHAIN = {8453: (5, 50), 81457: (5, 50), 31337: (5, 50)}
-DEFAULT_SPACING = (1, 50)  # sdks configureSpacing: chains other than Base/Blast
 
 PERP_EXPIRY = 2**32 - 1  # type(uint32).max means perpetual
 INT24_MAX = 2**23 - 1
@@ -44,8 +43,3 @@ class QuoteType(IntEnum):
     INVALID = 0
     STABLE = 1
     NONSTABLE = 2
-
-
-def spacing_for_chain(chain_id: int) -> tuple[int, int]:
-    """(order spacing, range spacing) for a chain id (spec §8)."""
-    return SPACING_BY_CHAIN.get(chain_id, DEFAULT_SPACING)

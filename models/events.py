@@ -232,7 +232,3 @@ def spec_of(ev: dict) -> EventSpec:
     """The layout an event dict asks for ("abi_variant"), else the one the engine emits."""
     variant = ev.get("abi_variant")
     return BY_VARIANT.get((ev["event"], variant)) if variant else BY_NAME[ev["event"]]
-
-
-def topics_for(source: str) -> list[str]:
-    return [e.topic0 for e in EVENTS if e.source == source]

@@ -22,7 +22,8 @@ Choices where the spec says [I] (each tested in tests/models):
 """
 from dataclasses import dataclass, field
 
-from .constants import FUNDING_PERIOD, PERP_EXPIRY, RATIO_BASE, UINT128_MAX, Condition, Status
+from .constants import (FUNDING_PERIOD, ORDER_SPACING, PERP_EXPIRY, RANGE_SPACING, RATIO_BASE, UINT128_MAX, Condition,
+                        Status)
 from .funding import funding_step, pack_funding_index
 from .pair import InsufficientLiquidity, Pair
 from .pearl import oid, rid
@@ -229,7 +230,7 @@ class Instrument:
                 self._trading(pair, check)
             if key in self.ranges:
                 raise Rejected("range exists")
-            if tick_lower % 50 or tick_upper % 50 or not tick_lower <= tick_now < tick_upper:
+            if tick_lower % RANGE_SPACING or tick_upper % RANGE_SPACING or not tick_lower <= tick_now < tick_upper:
                 raise Rejected("bad range ticks")
             if margin * RATIO_BASE // self.imr < 10 * self.param.min_margin_amount * RATIO_BASE // self.imr:
                 raise Rejected("range below minimum value")
@@ -318,7 +319,7 @@ class Instrument:
         out: list = []
         if check:
             self._trading(pair, check)
-            if tick % 5 or size == 0:
+            if tick % ORDER_SPACING or size == 0:
                 raise Rejected("bad order")
             if (size > 0 and tick >= a.tick) or (size < 0 and tick <= a.tick):
                 raise Rejected("bids below the price, asks above it")

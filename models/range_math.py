@@ -71,8 +71,3 @@ def range_to_position(liquidity: int, entry_fee_index: int, fee_index: int, sqrt
     pnl = (value if size >= 0 else -value) + (quote_now - quote_entry)
     fee = (fee_index - entry_fee_index) * liquidity // 10**18
     return RangeValue(size, pnl, fee)
-
-
-def tick_delta_for_alpha_ticks(alpha_ticks: int) -> int:
-    """tickDelta = tick(alpha) + 1 (spec §6.3)."""
-    return alpha_ticks + 1

@@ -25,8 +25,6 @@ from .pearl import unpack_rid
 from .position import Position
 from .tick_math import tick_at_sqrt_ratio
 
-SECONDARY = {"UpdatePosition", "UpdateFeeState", "UpdateFundingIndex", "UpdateSocialLossInsuranceFund",
-             "FundingFee", "Scatter", "Gather"}
 PRIMARY = {"Trade", "Sweep", "Place", "Cancel", "Fill", "Add", "Remove", "WithdrawRangeFee", "Adjust",
            "Liquidate", "Settle", "UpdateParam", "UpdateMarginRatio", "UpdateFundingHour", "UpdateCondition",
            "UpdateAmmStatus", "ClaimProtocolFee", "DonateInsuranceFund", "RecycleInsuranceFund", "DeleteContext",
