@@ -7,6 +7,7 @@ import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,17 +40,19 @@ def addresses(settings, url):
     return [settings.gate, settings.config, *settings.markets.values(), *insts]
 
 
-def ceiling(url, addrs, head, span):
-    """The node's limit: the same eth_getLogs batches, bodies received but not parsed."""
+def ceiling(url, addrs, head, span, batch, in_flight):
+    """The node's limit: eth_getLogs bodies received but not parsed, `batch` spans per request and `in_flight`
+    requests at a time (each thread has its own keep-alive connection)."""
     client = JsonRpcClient(url)
-    f = LogFetcher(client, addrs, span, 8)
-    t = time.perf_counter()
-    lo, n = 0, 0
+    f = LogFetcher(client, addrs, span, batch)
+    groups, lo = [], 0
     while lo <= head:
-        spans = f._spans(lo, head)
-        body = client.batch_raw([("eth_getLogs", f._params(a, b)) for a, b in spans])
-        n += body.count(b'"logIndex"')
-        lo = spans[-1][1] + 1
+        groups.append(f._spans(lo, head))
+        lo = groups[-1][-1][1] + 1
+    t = time.perf_counter()
+    with ThreadPoolExecutor(in_flight) as pool:
+        n = sum(pool.map(lambda g: client.batch_raw([("eth_getLogs", f._params(a, b)) for a, b in g])
+                         .count(b'"logIndex"'), groups))
     return n, time.perf_counter() - t
 
 
@@ -109,14 +112,18 @@ def main():
         settings = dataclasses.replace(base, duckdb_path=str(Path(d) / "bench.duckdb"), max_block_span=span)
         head = int(node.call("eth_blockNumber"), 16)
         addrs = addresses(settings, node.url)
-        n_raw, t_raw = ceiling(node.url, addrs, head, span)
+        # the node's best request shape: batches of 8 one at a time (what ours sends), or single requests in parallel
+        shapes = {(b, k): ceiling(node.url, addrs, head, span, b, k) for b, k in ((8, 1), (1, 1), (1, 2), (1, 4))}
+        (best_b, best_k), (n_raw, t_raw) = max(shapes.items(), key=lambda kv: kv[1][0] / kv[1][1])
         n_ours, t_ours = ours(settings, node.url)
         n_naive, t_naive = naive(node.url, addrs, head, span, limit=30_000)
         src = RpcLogSource(JsonRpcClient(node.url), span)
         frame = src.logs(0, head, addrs)
     c, o, nv = n_raw / t_raw, n_ours / t_ours, n_naive / t_naive
     print(f"history '{size}': {n_raw:,} logs over {head:,} blocks")
-    print(f"ceiling  eth_getLogs bodies, not parsed:    {c:>10,.0f} logs/s")
+    for (b, k), (n, t) in shapes.items():
+        print(f"         eth_getLogs {b} span(s)/request, {k} in flight: {n / t:>10,.0f} logs/s")
+    print(f"ceiling  the best of those (bodies, not parsed): {c:>10,.0f} logs/s")
     print(f"ours     land + decode into DuckDB:          {o:>10,.0f} logs/s = {o / c:.0%} of the ceiling (target >= 70%)")
     print(f"naive    web3 get_logs + process_log:        {nv:>10,.0f} logs/s ({n_naive:,} logs); ours is {o / nv:.0f}x")
     ours_us, web3_us = decode_cost(frame)

@@ -143,7 +143,7 @@ def land(con, source, settings, to_block: int | None = None, chunk_blocks: int =
 def _land_chunk(con, source, settings, lo, hi, frame, used, known, cols) -> int:
     """One transaction: the chunk's raw logs, its decoded events, its block hashes and the coverage."""
     last = con.execute("SELECT max(block_number) FROM raw_logs").fetchall()[0][0]
-    fresh = last is None or lo > last  # nothing of this range is in the tables: plain inserts, no deletes
+    fresh = last is None or lo > last  # nothing of this range is in the tables: no deletes
     con.execute("BEGIN")
     try:
         for inst, first in _discover(con, frame, settings.gate):
@@ -156,12 +156,12 @@ def _land_chunk(con, source, settings, lo, hi, frame, used, known, cols) -> int:
         if not fresh:
             for t in ("raw_logs", "quarantine", *EVENT_TABLES):
                 con.execute(f"DELETE FROM {t} WHERE block_number BETWEEN ? AND ?", [lo, hi])
-        insert_frame(con, "raw_logs", frame.select(RAW_COLUMNS), replace=not fresh)
+        insert_frame(con, "raw_logs", frame.select(RAW_COLUMNS), replace=False)
         if int(get_state(con, "decoded_to", "-1")) == lo - 1:  # decode in step unless decoding lags behind
             tables, bad = decode_frame(frame.select(RAW_COLUMNS))
             for t, f in tables.items():
-                insert_frame(con, t, f, cols[t], replace=not fresh)
-            insert_frame(con, "quarantine", bad, replace=not fresh)
+                insert_frame(con, t, f, cols[t], replace=False)
+            insert_frame(con, "quarantine", bad, replace=False)
             set_state(con, "decoded_to", hi)
         hashes = frame.select("block_number", "block_hash").unique()
         end_hash = source.block_hashes([hi]).get(hi)
@@ -197,8 +197,8 @@ def decode(con, max_blocks: int = 20000) -> int:
             for t in (*EVENT_TABLES, "quarantine"):
                 con.execute(f"DELETE FROM {t} WHERE block_number BETWEEN ? AND ?", [lo, hi])
             for t, frame in tables.items():
-                insert_frame(con, t, frame, cols[t])
-            insert_frame(con, "quarantine", bad)
+                insert_frame(con, t, frame, cols[t], replace=False)
+            insert_frame(con, "quarantine", bad, replace=False)
             set_state(con, "decoded_to", hi)
             con.execute("COMMIT")
         except BaseException:

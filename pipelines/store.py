@@ -32,7 +32,9 @@ def event_table_ddl() -> str:
     out = []
     for t, cols in sorted(tables.items()):
         body = ",\n".join(f"    {c} {typ}" for c, typ in cols.items())
-        out.append(f"CREATE TABLE IF NOT EXISTS {t} (\n{body},\n    PRIMARY KEY (block_number, log_index)\n);")
+        out.append(f"CREATE TABLE IF NOT EXISTS {t} (\n{body}\n);")
+    union = "\nUNION ALL ".join(f"SELECT block_number, log_index, '{t}' AS event_table FROM {t}" for t in sorted(tables))
+    out.append(f"-- Every decoded log with the table it went to (the checks use it).\nCREATE OR REPLACE VIEW decoded_logs AS\n{union};")
     return "\n\n".join(out) + "\n"
 
 
@@ -97,7 +99,7 @@ def insert_frame(con, table: str, frame: pl.DataFrame, types: dict[str, str] | N
     replace=False is a plain INSERT, for ranges known to be empty (cheaper than INSERT OR REPLACE)."""
     if frame.height == 0:
         return
-    con.register("_frame", frame.to_arrow())
+    con.register("_frame", frame.to_arrow(compat_level=pl.CompatLevel.newest()))  # string views: no copy
     try:
         cols = frame.columns
         sel = ", ".join(f"CAST({c} AS HUGEINT)" if types and types.get(c) == "HUGEINT" else c for c in cols)

@@ -47,6 +47,13 @@ def raw_logs_are_unique(warehouse: Warehouse) -> dg.AssetCheckResult:
         return sql_check(con, "duplicate_logs")
 
 
+@dg.asset_check(asset=event_tables, blocking=True,
+                description="Each landed log is decoded into exactly one events table or quarantined, once.")
+def logs_decoded_once(warehouse: Warehouse) -> dg.AssetCheckResult:
+    with warehouse.reader() as con:
+        return sql_check(con, "logs_decoded_once")
+
+
 @dg.asset_check(asset=event_tables, blocking=False, description="No log was quarantined.")
 def no_quarantined_logs(warehouse: Warehouse) -> dg.AssetCheckResult:
     with warehouse.reader() as con:

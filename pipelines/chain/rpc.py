@@ -3,14 +3,18 @@
 
 web3.py stays for everything else (it adds ~85 µs per log on get_logs; STACK.md).  Errors never show the URL,
 which may hold an API key.
+
+The transport is the standard library's http.client, one keep-alive connection per thread: on a 156 MB run of
+eth_getLogs bodies it spent 0.06 s of CPU where requests spent 0.35 s (requests reads a body in small chunks).
 """
+import base64
+import http.client
 import random
 import threading
 import time
 from urllib.parse import urlsplit
 
 import orjson
-import requests
 
 from ..config import redact
 
@@ -26,6 +30,13 @@ class RpcError(RuntimeError):
 
 class RpcUnavailable(RuntimeError):
     """Retries ran out: the node cannot be reached or keeps refusing."""
+
+
+class _Retry(Exception):
+    """A transient transport failure (HTTP 429 or 5xx)."""
+
+
+_TRANSIENT = (OSError, http.client.HTTPException, _Retry, orjson.JSONDecodeError)  # OSError: refused, reset, timeout
 
 
 _RETRYABLE_CODES = {-32005, -32016, 429, -32603, -32000}
@@ -54,7 +65,17 @@ class JsonRpcClient:
                  backoff: float = 0.25, max_backoff: float = 8.0, seed: int | None = None):
         self.url = url
         self.safe_url = redact(url)
-        self.session = requests.Session()
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"rpc_url must be an http(s) URL, got {self.safe_url}")
+        self._conn_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        self._host, self._port = parts.hostname, parts.port
+        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if parts.username:  # basic auth given in the URL
+            cred = f"{parts.username}:{parts.password or ''}".encode()
+            self._headers["Authorization"] = "Basic " + base64.b64encode(cred).decode()
+        self._local = threading.local()
         self.limiter = RateLimiter(requests_per_second)
         self.max_retries = max_retries
         self.timeout = timeout
@@ -76,21 +97,33 @@ class JsonRpcClient:
         base = min(self.max_backoff, self.backoff * 2 ** attempt)
         time.sleep(base / 2 + self.rng.random() * base / 2)  # "equal jitter"
 
+    def _send(self, body: bytes) -> tuple[int, bytes]:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._conn_class(self._host, self._port, timeout=self.timeout)
+        try:
+            conn.request("POST", self._path, body=body, headers=self._headers)
+            r = conn.getresponse()
+            return r.status, r.read()
+        except BaseException:
+            conn.close()  # a broken or timed-out connection is never reused
+            self._local.conn = None
+            raise
+
     def _post(self, body: bytes, raw: bool = False):
         for attempt in range(self.max_retries + 1):
             self.limiter.wait()
             self.calls += 1
             try:
-                r = self.session.post(self.url, data=body, timeout=self.timeout,
-                                      headers={"Content-Type": "application/json"})
-                if r.status_code == 429 or r.status_code >= 500:
-                    raise requests.HTTPError(f"HTTP {r.status_code}")
-                if r.status_code >= 400:
-                    raise RpcUnavailable(f"{self.safe_url} answered HTTP {r.status_code}")
-                if raw and b'"error"' not in r.content and r.content[:1] == b"[":
-                    return r.content  # the caller parses it (vectorised); errors take the parsed path below
-                return orjson.loads(r.content)
-            except (requests.ConnectionError, requests.Timeout, requests.HTTPError, orjson.JSONDecodeError) as e:
+                status, content = self._send(body)
+                if status == 429 or status >= 500:
+                    raise _Retry(f"HTTP {status}")
+                if status >= 400:
+                    raise RpcUnavailable(f"{self.safe_url} answered HTTP {status}")
+                if raw and b'"error"' not in content and content[:1] == b"[":
+                    return content  # the caller parses it (vectorised); errors take the parsed path below
+                return orjson.loads(content)
+            except _TRANSIENT as e:
                 if attempt == self.max_retries:
                     raise RpcUnavailable(f"{self.safe_url}: gave up after {attempt + 1} tries "
                                          f"({type(e).__name__}: {self._scrub(str(e))})") from None

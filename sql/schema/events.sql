@@ -1,6 +1,8 @@
 -- One typed table per protocol event (spec §4), generated from models/events.py by
 -- `python -m pipelines.cli schema`; a test keeps this file equal to the generator.
 -- Integers: BIGINT up to 63 bits, HUGEINT up to int128/uint127, VARCHAR decimal text beyond (uint128+, int256).
+-- No primary key: a block range is deleted and inserted in one transaction, so (block_number, log_index) is
+-- unique by construction, and the blocking check `logs_decoded_once` proves it (an index cost ~30% of ingest).
 
 CREATE TABLE IF NOT EXISTS events_add (
     block_number BIGINT NOT NULL,
@@ -17,8 +19,7 @@ CREATE TABLE IF NOT EXISTS events_add (
     range_liquidity VARCHAR,
     range_entry_fee_index VARCHAR,
     range_balance HUGEINT,
-    range_sqrt_entry_px96 VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    range_sqrt_entry_px96 VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_adjust (
@@ -31,8 +32,7 @@ CREATE TABLE IF NOT EXISTS events_adjust (
     abi_variant VARCHAR,
     expiry BIGINT,
     trader VARCHAR,
-    net VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    net VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_blacklist (
@@ -44,8 +44,7 @@ CREATE TABLE IF NOT EXISTS events_blacklist (
     address VARCHAR,
     abi_variant VARCHAR,
     trader VARCHAR,
-    banned BOOLEAN,
-    PRIMARY KEY (block_number, log_index)
+    banned BOOLEAN
 );
 
 CREATE TABLE IF NOT EXISTS events_cancel (
@@ -65,8 +64,7 @@ CREATE TABLE IF NOT EXISTS events_cancel (
     pic_size VARCHAR,
     pic_entry_notional VARCHAR,
     pic_entry_social_loss_index VARCHAR,
-    pic_entry_funding_index VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    pic_entry_funding_index VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_claim_protocol_fee (
@@ -78,8 +76,7 @@ CREATE TABLE IF NOT EXISTS events_claim_protocol_fee (
     address VARCHAR,
     abi_variant VARCHAR,
     expiry BIGINT,
-    amount VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    amount VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_clear_states (
@@ -91,8 +88,7 @@ CREATE TABLE IF NOT EXISTS events_clear_states (
     address VARCHAR,
     abi_variant VARCHAR,
     instrument VARCHAR,
-    expiry BIGINT,
-    PRIMARY KEY (block_number, log_index)
+    expiry BIGINT
 );
 
 CREATE TABLE IF NOT EXISTS events_delete_context (
@@ -103,8 +99,7 @@ CREATE TABLE IF NOT EXISTS events_delete_context (
     tx_hash VARCHAR,
     address VARCHAR,
     abi_variant VARCHAR,
-    expiry BIGINT,
-    PRIMARY KEY (block_number, log_index)
+    expiry BIGINT
 );
 
 CREATE TABLE IF NOT EXISTS events_deposit (
@@ -117,8 +112,7 @@ CREATE TABLE IF NOT EXISTS events_deposit (
     abi_variant VARCHAR,
     quote VARCHAR,
     trader VARCHAR,
-    quantity VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    quantity VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_disable_liquidator_whitelist (
@@ -128,8 +122,7 @@ CREATE TABLE IF NOT EXISTS events_disable_liquidator_whitelist (
     log_index BIGINT NOT NULL,
     tx_hash VARCHAR,
     address VARCHAR,
-    abi_variant VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    abi_variant VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_disable_lp_whitelist (
@@ -139,8 +132,7 @@ CREATE TABLE IF NOT EXISTS events_disable_lp_whitelist (
     log_index BIGINT NOT NULL,
     tx_hash VARCHAR,
     address VARCHAR,
-    abi_variant VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    abi_variant VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_donate_insurance_fund (
@@ -153,8 +145,7 @@ CREATE TABLE IF NOT EXISTS events_donate_insurance_fund (
     abi_variant VARCHAR,
     expiry BIGINT,
     donator VARCHAR,
-    amount VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    amount VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_enable_lp_whitelist_for_quote (
@@ -166,8 +157,7 @@ CREATE TABLE IF NOT EXISTS events_enable_lp_whitelist_for_quote (
     address VARCHAR,
     abi_variant VARCHAR,
     quote VARCHAR,
-    restricted BOOLEAN,
-    PRIMARY KEY (block_number, log_index)
+    restricted BOOLEAN
 );
 
 CREATE TABLE IF NOT EXISTS events_fill (
@@ -189,8 +179,7 @@ CREATE TABLE IF NOT EXISTS events_fill (
     pic_entry_social_loss_index VARCHAR,
     pic_entry_funding_index VARCHAR,
     operator VARCHAR,
-    tip VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    tip VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_funding_fee (
@@ -202,8 +191,7 @@ CREATE TABLE IF NOT EXISTS events_funding_fee (
     address VARCHAR,
     abi_variant VARCHAR,
     trader VARCHAR,
-    funding VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    funding VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_gather (
@@ -218,8 +206,7 @@ CREATE TABLE IF NOT EXISTS events_gather (
     trader VARCHAR,
     instrument VARCHAR,
     expiry BIGINT,
-    quantity VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    quantity VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_liquidate (
@@ -235,8 +222,7 @@ CREATE TABLE IF NOT EXISTS events_liquidate (
     amount VARCHAR,
     mark VARCHAR,
     target VARCHAR,
-    size VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    size VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_new_instrument (
@@ -252,8 +238,7 @@ CREATE TABLE IF NOT EXISTS events_new_instrument (
     base VARCHAR,
     quote VARCHAR,
     symbol VARCHAR,
-    total VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    total VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_place (
@@ -269,8 +254,7 @@ CREATE TABLE IF NOT EXISTS events_place (
     tick BIGINT,
     nonce BIGINT,
     order_balance VARCHAR,
-    order_size HUGEINT,
-    PRIMARY KEY (block_number, log_index)
+    order_size HUGEINT
 );
 
 CREATE TABLE IF NOT EXISTS events_recycle_insurance_fund (
@@ -282,8 +266,7 @@ CREATE TABLE IF NOT EXISTS events_recycle_insurance_fund (
     address VARCHAR,
     abi_variant VARCHAR,
     expiry BIGINT,
-    amount VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    amount VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_remove (
@@ -305,8 +288,7 @@ CREATE TABLE IF NOT EXISTS events_remove (
     pic_entry_social_loss_index VARCHAR,
     pic_entry_funding_index VARCHAR,
     operator VARCHAR,
-    tip VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    tip VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_scatter (
@@ -321,8 +303,7 @@ CREATE TABLE IF NOT EXISTS events_scatter (
     trader VARCHAR,
     instrument VARCHAR,
     expiry BIGINT,
-    quantity VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    quantity VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_set_blast_points_address (
@@ -333,8 +314,7 @@ CREATE TABLE IF NOT EXISTS events_set_blast_points_address (
     tx_hash VARCHAR,
     address VARCHAR,
     abi_variant VARCHAR,
-    addr VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    addr VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_set_blast_points_operator (
@@ -345,8 +325,7 @@ CREATE TABLE IF NOT EXISTS events_set_blast_points_operator (
     tx_hash VARCHAR,
     address VARCHAR,
     abi_variant VARCHAR,
-    operator VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    operator VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_set_compact_ema_param (
@@ -357,8 +336,7 @@ CREATE TABLE IF NOT EXISTS events_set_compact_ema_param (
     tx_hash VARCHAR,
     address VARCHAR,
     abi_variant VARCHAR,
-    compact_param VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    compact_param VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_set_feeder (
@@ -378,8 +356,7 @@ CREATE TABLE IF NOT EXISTS events_set_feeder (
     feeder_aggregator1 VARCHAR,
     feeder_heart_beat1 BIGINT,
     feeder_is_token0_quote BOOLEAN,
-    feeder_pair VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    feeder_pair VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_set_liquidator_whitelist (
@@ -391,8 +368,7 @@ CREATE TABLE IF NOT EXISTS events_set_liquidator_whitelist (
     address VARCHAR,
     abi_variant VARCHAR,
     user VARCHAR,
-    authorized BOOLEAN,
-    PRIMARY KEY (block_number, log_index)
+    authorized BOOLEAN
 );
 
 CREATE TABLE IF NOT EXISTS events_set_lp_whitelist (
@@ -404,8 +380,7 @@ CREATE TABLE IF NOT EXISTS events_set_lp_whitelist (
     address VARCHAR,
     abi_variant VARCHAR,
     user VARCHAR,
-    authorized BOOLEAN,
-    PRIMARY KEY (block_number, log_index)
+    authorized BOOLEAN
 );
 
 CREATE TABLE IF NOT EXISTS events_set_lp_whitelist_for_quote (
@@ -418,8 +393,7 @@ CREATE TABLE IF NOT EXISTS events_set_lp_whitelist_for_quote (
     abi_variant VARCHAR,
     quote VARCHAR,
     user VARCHAR,
-    authorized BOOLEAN,
-    PRIMARY KEY (block_number, log_index)
+    authorized BOOLEAN
 );
 
 CREATE TABLE IF NOT EXISTS events_set_market_info (
@@ -432,8 +406,7 @@ CREATE TABLE IF NOT EXISTS events_set_market_info (
     abi_variant VARCHAR,
     mtype VARCHAR,
     market VARCHAR,
-    beacon VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    beacon VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_set_pending_duration (
@@ -444,8 +417,7 @@ CREATE TABLE IF NOT EXISTS events_set_pending_duration (
     tx_hash VARCHAR,
     address VARCHAR,
     abi_variant VARCHAR,
-    duration VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    duration VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_set_quote_param (
@@ -462,8 +434,7 @@ CREATE TABLE IF NOT EXISTS events_set_quote_param (
     param_protocol_fee_ratio BIGINT,
     param_stability_fee_ratio_param HUGEINT,
     param_qtype BIGINT,
-    param_tip VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    param_tip VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_set_threshold (
@@ -475,8 +446,7 @@ CREATE TABLE IF NOT EXISTS events_set_threshold (
     address VARCHAR,
     abi_variant VARCHAR,
     quote VARCHAR,
-    threshold VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    threshold VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_settle (
@@ -491,8 +461,7 @@ CREATE TABLE IF NOT EXISTS events_settle (
     trader VARCHAR,
     settlement VARCHAR,
     balance VARCHAR,
-    operator VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    operator VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_sweep (
@@ -512,8 +481,7 @@ CREATE TABLE IF NOT EXISTS events_sweep (
     fee_ratio BIGINT,
     sqrt_px96 VARCHAR,
     mark VARCHAR,
-    operator VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    operator VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_trade (
@@ -533,8 +501,7 @@ CREATE TABLE IF NOT EXISTS events_trade (
     entry_notional VARCHAR,
     fee_ratio BIGINT,
     sqrt_px96 VARCHAR,
-    mark VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    mark VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_update_acc_state (
@@ -551,8 +518,7 @@ CREATE TABLE IF NOT EXISTS events_update_acc_state (
     state_init_mark VARCHAR,
     state_accumulation VARCHAR,
     state_init_time BIGINT,
-    state_spot VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    state_spot VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_update_amm_status (
@@ -566,8 +532,7 @@ CREATE TABLE IF NOT EXISTS events_update_amm_status (
     expiry BIGINT,
     status BIGINT,
     sqrt_px96 VARCHAR,
-    mark VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    mark VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_update_condition (
@@ -579,8 +544,7 @@ CREATE TABLE IF NOT EXISTS events_update_condition (
     address VARCHAR,
     abi_variant VARCHAR,
     timestamp BIGINT,
-    condition BIGINT,
-    PRIMARY KEY (block_number, log_index)
+    condition BIGINT
 );
 
 CREATE TABLE IF NOT EXISTS events_update_ema_param (
@@ -595,8 +559,7 @@ CREATE TABLE IF NOT EXISTS events_update_ema_param (
     param_ema_half_time BIGINT,
     param_max_time_delta BIGINT,
     param_max_raw_time_delta BIGINT,
-    param_max_change_ratio_per_second BIGINT,
-    PRIMARY KEY (block_number, log_index)
+    param_max_change_ratio_per_second BIGINT
 );
 
 CREATE TABLE IF NOT EXISTS events_update_fee_state (
@@ -609,8 +572,7 @@ CREATE TABLE IF NOT EXISTS events_update_fee_state (
     abi_variant VARCHAR,
     expiry BIGINT,
     fee_index VARCHAR,
-    protocol_fee VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    protocol_fee VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_update_funding_hour (
@@ -621,8 +583,7 @@ CREATE TABLE IF NOT EXISTS events_update_funding_hour (
     tx_hash VARCHAR,
     address VARCHAR,
     abi_variant VARCHAR,
-    funding_hour BIGINT,
-    PRIMARY KEY (block_number, log_index)
+    funding_hour BIGINT
 );
 
 CREATE TABLE IF NOT EXISTS events_update_funding_index (
@@ -633,8 +594,7 @@ CREATE TABLE IF NOT EXISTS events_update_funding_index (
     tx_hash VARCHAR,
     address VARCHAR,
     abi_variant VARCHAR,
-    funding_index VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    funding_index VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_update_margin_ratio (
@@ -646,8 +606,7 @@ CREATE TABLE IF NOT EXISTS events_update_margin_ratio (
     address VARCHAR,
     abi_variant VARCHAR,
     initial_margin_ratio BIGINT,
-    maintenance_margin_ratio BIGINT,
-    PRIMARY KEY (block_number, log_index)
+    maintenance_margin_ratio BIGINT
 );
 
 CREATE TABLE IF NOT EXISTS events_update_param (
@@ -663,8 +622,7 @@ CREATE TABLE IF NOT EXISTS events_update_param (
     param_protocol_fee_ratio BIGINT,
     param_stability_fee_ratio_param HUGEINT,
     param_qtype BIGINT,
-    param_tip VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    param_tip VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_update_pending (
@@ -680,8 +638,7 @@ CREATE TABLE IF NOT EXISTS events_update_pending (
     pending_timestamp BIGINT,
     pending_native BOOLEAN,
     pending_amount HUGEINT,
-    pending_exemption HUGEINT,
-    PRIMARY KEY (block_number, log_index)
+    pending_exemption HUGEINT
 );
 
 CREATE TABLE IF NOT EXISTS events_update_position (
@@ -698,8 +655,7 @@ CREATE TABLE IF NOT EXISTS events_update_position (
     pic_size VARCHAR,
     pic_entry_notional VARCHAR,
     pic_entry_social_loss_index VARCHAR,
-    pic_entry_funding_index VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    pic_entry_funding_index VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_update_social_loss_insurance_fund (
@@ -713,8 +669,7 @@ CREATE TABLE IF NOT EXISTS events_update_social_loss_insurance_fund (
     expiry BIGINT,
     long_social_loss_index VARCHAR,
     short_social_loss_index VARCHAR,
-    insurance_fund VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    insurance_fund VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_update_spot_state (
@@ -728,8 +683,7 @@ CREATE TABLE IF NOT EXISTS events_update_spot_state (
     instrument VARCHAR,
     state_time BIGINT,
     state_spot VARCHAR,
-    state_raw VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    state_raw VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_withdraw (
@@ -742,8 +696,7 @@ CREATE TABLE IF NOT EXISTS events_withdraw (
     abi_variant VARCHAR,
     quote VARCHAR,
     trader VARCHAR,
-    quantity VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    quantity VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS events_withdraw_range_fee (
@@ -762,6 +715,58 @@ CREATE TABLE IF NOT EXISTS events_withdraw_range_fee (
     range_liquidity VARCHAR,
     range_entry_fee_index VARCHAR,
     range_balance HUGEINT,
-    range_sqrt_entry_px96 VARCHAR,
-    PRIMARY KEY (block_number, log_index)
+    range_sqrt_entry_px96 VARCHAR
 );
+
+-- Every decoded log with the table it went to (the checks use it).
+CREATE OR REPLACE VIEW decoded_logs AS
+SELECT block_number, log_index, 'events_add' AS event_table FROM events_add
+UNION ALL SELECT block_number, log_index, 'events_adjust' AS event_table FROM events_adjust
+UNION ALL SELECT block_number, log_index, 'events_blacklist' AS event_table FROM events_blacklist
+UNION ALL SELECT block_number, log_index, 'events_cancel' AS event_table FROM events_cancel
+UNION ALL SELECT block_number, log_index, 'events_claim_protocol_fee' AS event_table FROM events_claim_protocol_fee
+UNION ALL SELECT block_number, log_index, 'events_clear_states' AS event_table FROM events_clear_states
+UNION ALL SELECT block_number, log_index, 'events_delete_context' AS event_table FROM events_delete_context
+UNION ALL SELECT block_number, log_index, 'events_deposit' AS event_table FROM events_deposit
+UNION ALL SELECT block_number, log_index, 'events_disable_liquidator_whitelist' AS event_table FROM events_disable_liquidator_whitelist
+UNION ALL SELECT block_number, log_index, 'events_disable_lp_whitelist' AS event_table FROM events_disable_lp_whitelist
+UNION ALL SELECT block_number, log_index, 'events_donate_insurance_fund' AS event_table FROM events_donate_insurance_fund
+UNION ALL SELECT block_number, log_index, 'events_enable_lp_whitelist_for_quote' AS event_table FROM events_enable_lp_whitelist_for_quote
+UNION ALL SELECT block_number, log_index, 'events_fill' AS event_table FROM events_fill
+UNION ALL SELECT block_number, log_index, 'events_funding_fee' AS event_table FROM events_funding_fee
+UNION ALL SELECT block_number, log_index, 'events_gather' AS event_table FROM events_gather
+UNION ALL SELECT block_number, log_index, 'events_liquidate' AS event_table FROM events_liquidate
+UNION ALL SELECT block_number, log_index, 'events_new_instrument' AS event_table FROM events_new_instrument
+UNION ALL SELECT block_number, log_index, 'events_place' AS event_table FROM events_place
+UNION ALL SELECT block_number, log_index, 'events_recycle_insurance_fund' AS event_table FROM events_recycle_insurance_fund
+UNION ALL SELECT block_number, log_index, 'events_remove' AS event_table FROM events_remove
+UNION ALL SELECT block_number, log_index, 'events_scatter' AS event_table FROM events_scatter
+UNION ALL SELECT block_number, log_index, 'events_set_blast_points_address' AS event_table FROM events_set_blast_points_address
+UNION ALL SELECT block_number, log_index, 'events_set_blast_points_operator' AS event_table FROM events_set_blast_points_operator
+UNION ALL SELECT block_number, log_index, 'events_set_compact_ema_param' AS event_table FROM events_set_compact_ema_param
+UNION ALL SELECT block_number, log_index, 'events_set_feeder' AS event_table FROM events_set_feeder
+UNION ALL SELECT block_number, log_index, 'events_set_liquidator_whitelist' AS event_table FROM events_set_liquidator_whitelist
+UNION ALL SELECT block_number, log_index, 'events_set_lp_whitelist' AS event_table FROM events_set_lp_whitelist
+UNION ALL SELECT block_number, log_index, 'events_set_lp_whitelist_for_quote' AS event_table FROM events_set_lp_whitelist_for_quote
+UNION ALL SELECT block_number, log_index, 'events_set_market_info' AS event_table FROM events_set_market_info
+UNION ALL SELECT block_number, log_index, 'events_set_pending_duration' AS event_table FROM events_set_pending_duration
+UNION ALL SELECT block_number, log_index, 'events_set_quote_param' AS event_table FROM events_set_quote_param
+UNION ALL SELECT block_number, log_index, 'events_set_threshold' AS event_table FROM events_set_threshold
+UNION ALL SELECT block_number, log_index, 'events_settle' AS event_table FROM events_settle
+UNION ALL SELECT block_number, log_index, 'events_sweep' AS event_table FROM events_sweep
+UNION ALL SELECT block_number, log_index, 'events_trade' AS event_table FROM events_trade
+UNION ALL SELECT block_number, log_index, 'events_update_acc_state' AS event_table FROM events_update_acc_state
+UNION ALL SELECT block_number, log_index, 'events_update_amm_status' AS event_table FROM events_update_amm_status
+UNION ALL SELECT block_number, log_index, 'events_update_condition' AS event_table FROM events_update_condition
+UNION ALL SELECT block_number, log_index, 'events_update_ema_param' AS event_table FROM events_update_ema_param
+UNION ALL SELECT block_number, log_index, 'events_update_fee_state' AS event_table FROM events_update_fee_state
+UNION ALL SELECT block_number, log_index, 'events_update_funding_hour' AS event_table FROM events_update_funding_hour
+UNION ALL SELECT block_number, log_index, 'events_update_funding_index' AS event_table FROM events_update_funding_index
+UNION ALL SELECT block_number, log_index, 'events_update_margin_ratio' AS event_table FROM events_update_margin_ratio
+UNION ALL SELECT block_number, log_index, 'events_update_param' AS event_table FROM events_update_param
+UNION ALL SELECT block_number, log_index, 'events_update_pending' AS event_table FROM events_update_pending
+UNION ALL SELECT block_number, log_index, 'events_update_position' AS event_table FROM events_update_position
+UNION ALL SELECT block_number, log_index, 'events_update_social_loss_insurance_fund' AS event_table FROM events_update_social_loss_insurance_fund
+UNION ALL SELECT block_number, log_index, 'events_update_spot_state' AS event_table FROM events_update_spot_state
+UNION ALL SELECT block_number, log_index, 'events_withdraw' AS event_table FROM events_withdraw
+UNION ALL SELECT block_number, log_index, 'events_withdraw_range_fee' AS event_table FROM events_withdraw_range_fee;

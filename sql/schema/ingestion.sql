@@ -13,9 +13,8 @@ CREATE TABLE IF NOT EXISTS raw_logs (
     topic1          VARCHAR,
     topic2          VARCHAR,
     topic3          VARCHAR,
-    data            VARCHAR NOT NULL,  -- 0x-prefixed hex
-    PRIMARY KEY (block_number, log_index)
-);
+    data            VARCHAR NOT NULL   -- 0x-prefixed hex
+);  -- (block_number, log_index) is unique by construction (ranges are replaced whole); check duplicate_logs
 
 -- Logs that could not be decoded, with the reason; nothing is dropped.
 CREATE TABLE IF NOT EXISTS quarantine (
@@ -31,8 +30,7 @@ CREATE TABLE IF NOT EXISTS quarantine (
     topic2          VARCHAR,
     topic3          VARCHAR,
     data            VARCHAR,
-    reason          VARCHAR NOT NULL,
-    PRIMARY KEY (block_number, log_index)
+    reason          VARCHAR NOT NULL
 );
 
 -- Block ranges landed in raw_logs (merged on read); a range is written in one transaction with its logs.
