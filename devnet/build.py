@@ -17,7 +17,7 @@ from models.events import spec_of
 
 from .simulator import Simulator, numbered_events
 
-VERSION = 9  # bump when the simulator's output changes, so cached histories are rebuilt
+VERSION = 10  # bump when the simulator's output changes, so cached histories are rebuilt
 DEFAULT_SEED = 3  # its small history holds every path: liquidations, sweeps, third-party removals, partial cancels
 
 

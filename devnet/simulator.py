@@ -3,7 +3,7 @@
 Three instruments: ETH-USDC-PYTH (perpetual, stable quote), BTC-WETH-LINK (perpetual quoted in WETH) and
 SOL-USDC-EMG (a dated future that expires, settles, and is settled trader by trader).  Actors: LPs with ranges
 of different widths, takers (some highly levered), arbitrageurs who pull the fair price toward the oracle,
-makers who place, cancel and get filled, a keeper who fills exhausted orders and removes out-of-range ranges,
+makers who place, cancel and get filled (live ranges and orders per pair are bounded), a keeper who fills exhausted orders and removes out-of-range ranges,
 liquidators who take over or sweep unsafe positions, and an admin who updates parameters.  The engine refuses
 what the contract would revert (Rejected), and the simulator simply tries something else.
 
@@ -35,6 +35,11 @@ QUOTES = {USDC: 6, WETH: 18}
 GENESIS_TS = 1780000000
 DATED_EXPIRY = 1780041600  # Friday 2026-05-29 08:00 UTC
 SETTLING_SECONDS = 1800
+# A real book does not grow without end: LPs and makers recycle.  At these many live ranges or resting orders on
+# a pair, an LP about to add removes one instead, and a maker about to place cancels one (or a keeper fills it),
+# so a long history keeps a live state like a short one's (what the incremental replay benchmark relies on).
+MAX_LIVE_RANGES = 40
+MAX_LIVE_ORDERS = 40
 
 
 @dataclass(frozen=True)
@@ -192,6 +197,10 @@ class Simulator:
         pair = inst.pair(expiry)
         a = pair.amm
         fair = sqrt_to_wad(a.sqrt_px96)
+        if 0.55 <= r < 0.68 and sum(k[0] == expiry for k in inst.orders) >= MAX_LIVE_ORDERS:
+            r = 0.70  # cancel or fill instead of placing
+        elif 0.76 <= r < 0.83 and sum(k[0] == expiry for k in inst.ranges) >= MAX_LIVE_RANGES:
+            r = 0.85  # remove instead of adding
         if r < 0.30:  # arbitrage toward the oracle, else noise trading
             gap = (inst.spot - fair) / fair
             if abs(gap) > 0.001:

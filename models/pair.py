@@ -108,10 +108,17 @@ class Pair:
             saved[tick] = p.as_tuple() if p is not None else None
 
     def __getstate__(self):
-        return (self.amm, self.pearls, self.records, self.bitmap, self.live)
+        # Checkpoints: a pearl that only remembers its nonce (every tick an order ever rested on keeps one, so
+        # these pile up with history) is stored as that int; the others as tuples (cheaper than slotted objects).
+        pearls = {t: (p.nonce if not (p.liquidity_gross or p.liquidity_net or p.left or p.taken or p.fee
+                                      or p.entry_social_loss_index or p.entry_funding_index) else p.as_tuple())
+                  for t, p in self.pearls.items()}
+        return (self.amm, pearls, self.records, self.bitmap, self.live)
 
     def __setstate__(self, state):
-        self.amm, self.pearls, self.records, self.bitmap, self.live = state
+        self.amm, pearls, self.records, self.bitmap, self.live = state
+        self.pearls = {t: Pearl(nonce=v) if isinstance(v, int) else v if isinstance(v, Pearl) else Pearl(*v)
+                       for t, v in pearls.items()}  # (Pearl objects: checkpoints written before this format)
         self._journal = None
 
     def order_opened(self, tick: int, nonce: int) -> None:

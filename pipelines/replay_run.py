@@ -63,7 +63,12 @@ class ReplayResult:
 def read_events(con, after_block: int, upto_block: int) -> list[dict]:
     """Replayed events of blocks (after_block, upto_block], merged in (block, tx, log) order, exact ints."""
     streams = []
+    # one pass over the decoded_logs view (zone maps skip old row groups) names the tables worth a query
+    present = {t for (t,) in con.execute("SELECT DISTINCT event_table FROM decoded_logs WHERE block_number > ? "
+                                         "AND block_number <= ?", [after_block, upto_block]).fetchall()}
     for t in REPLAYED_TABLES:
+        if t not in present:
+            continue
         big = INT_TEXT[t]
         cols = "*" if not big else f"* EXCLUDE ({', '.join(big)}), " + ", ".join(f"CAST({c} AS VARCHAR) AS {c}"
                                                                                 for c in big)

@@ -6,6 +6,7 @@ expected one, which carries the trade walk), plus snapshots at each hour boundar
 transaction of a new hour.  Open orders and ranges are kept in a registry inside the replay checkpoint, so an
 incremental run can update the rows it closes.
 """
+from bisect import bisect_right, insort
 from collections import defaultdict
 
 from models.constants import PERP_EXPIRY
@@ -55,6 +56,12 @@ class StateBuilder:
         self.rows: dict[str, list] = defaultdict(list)
         self.touched_orders: dict = {}  # key -> final or current row, written at the end of the run
         self.touched_ranges: dict = {}
+        # A range enters or leaves its price range only when the tick crosses one of its bounds: open ranges are
+        # indexed by bound per pair, so a price move visits the ranges it crossed, not every open range.
+        self.bounds: dict[tuple, list] = defaultdict(list)  # (inst, expiry) -> sorted [(bound tick, key)]
+        self.last_tick: dict[tuple, int] = {}  # (inst, expiry) -> the tick the range statuses agree with
+        for key, row in self.open_ranges.items():
+            self._index_range(key, row)
 
     # --- hourly snapshots ---------------------------------------------------------------------------------
     def _before_tx(self, ev: dict) -> None:
@@ -163,6 +170,9 @@ class StateBuilder:
                    where[0], where[2], where[3], "OPEN", "0", None, None, None, None, None, None, None, None]
             self.open_ranges[key] = row
             self.touched_ranges[key] = row
+            self._index_range(key, row)
+            if not row[3] <= inst.pairs[expiry].amm.tick < row[4]:
+                row[22] = where[0]
         elif name == "WithdrawRangeFee":
             tl, tu = _unrid(ev["rid"])
             key = (addr, expiry, ev["trader"], ev["rid"])
@@ -223,6 +233,7 @@ class StateBuilder:
         key = (addr, ev["expiry"], ev["trader"], rid(ev["tick_lower"], ev["tick_upper"]))
         row = self.open_ranges.pop(key, None)
         if row is not None:
+            self._unindex_range(key, row)
             row[13], row[15], row[16], row[17] = "REMOVED", str(ev["fee"]), where[0], where[3]
             row[18], row[19], row[20], row[21] = ev["operator"], str(ev["tip"]), str(ev["pic_size"]), str(
                 ev["pic_balance"])
@@ -234,12 +245,36 @@ class StateBuilder:
                                    ev["operator"] if ev["operator"] != ev["trader"] else None,
                                    ev["pic_entry_notional"] / abs(size) if size else None))
 
+    def _index_range(self, key, row) -> None:
+        pair = (key[0], key[1])
+        if pair not in self.last_tick:
+            self.last_tick[pair] = self.r.state.instruments[key[0]].pairs[key[1]].amm.tick
+        for bound in (row[3], row[4]):
+            insort(self.bounds[pair], (bound, key))
+
+    def _unindex_range(self, key, row) -> None:
+        b = self.bounds[(key[0], key[1])]
+        for bound in (row[3], row[4]):
+            del b[bisect_right(b, (bound, key)) - 1]
+
     def _range_status(self, addr, inst, expiry, block) -> None:
-        """Mark when an open range leaves its price range (and clear it when the price comes back)."""
+        """Mark when an open range leaves its price range (and clear it when the price comes back).
+        `tl <= tick < tu` can only change for a bound in (min(old, new), max(old, new)]."""
         tick = inst.pairs[expiry].amm.tick
-        for key, row in self.open_ranges.items():
-            if key[0] != addr or key[1] != expiry:
-                continue
+        pair = (addr, expiry)
+        old = self.last_tick.get(pair, tick)
+        self.last_tick[pair] = tick
+        if old == tick or pair not in self.bounds:
+            return
+        b = self.bounds[pair]
+        lo, hi = min(old, tick), max(old, tick)
+        i = bisect_right(b, lo, key=lambda e: e[0])  # the first bound above lo
+        crossed = set()
+        while i < len(b) and b[i][0] <= hi:
+            crossed.add(b[i][1])
+            i += 1
+        for key in crossed:
+            row = self.open_ranges[key]
             inside = row[3] <= tick < row[4]
             if inside and row[22] is not None:
                 row[22] = None
