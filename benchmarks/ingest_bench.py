@@ -1,9 +1,15 @@
 """Ingestion benchmark (issue 3): chain -> DuckDB logs/s beside the node's raw eth_getLogs ceiling and a naive
 web3 get_logs + process_log baseline, all against the same anvil in one run; and decoding µs per log, ours
-against process_log.  Prints figures; asserts nothing.  Run: `uv run python benchmarks/ingest_bench.py [size]`.
+against process_log.  Prints figures; asserts nothing.  Also run with the node pinned to one core and the client
+to the other (as when the node is another machine), where `taskset` and two cores exist; CPU seconds of the node
+and of the client are printed beside every figure.  Run: `uv run python benchmarks/ingest_bench.py [size]`.
 """
 import dataclasses
+import json
+import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -56,12 +62,22 @@ def ceiling(url, addrs, head, span, batch, in_flight):
     return n, time.perf_counter() - t
 
 
-def ours(settings, url):
+def ours(settings, url, **land_args):
     t = time.perf_counter()
     with writer(settings.duckdb_path) as con:
-        r = land(con, RpcLogSource(JsonRpcClient(url), settings.max_block_span), settings)
+        r = land(con, RpcLogSource(JsonRpcClient(url), settings.max_block_span), settings, **land_args)
         decode(con)
     return r.logs, time.perf_counter() - t
+
+
+def sparse_chunks(settings, url, to_block=500, chunk_blocks=5):
+    """Chunks of ~400 logs, as 1,000-block chunks of a real chain hold: one transaction per chunk (batch_logs=1,
+    how every chunk was written before) against write batches of 100k logs (the default)."""
+    out = {}
+    for batch in (1, 100_000):
+        s = dataclasses.replace(settings, duckdb_path=settings.duckdb_path + f".sparse{batch}")
+        out[batch] = ours(s, url, to_block=to_block, chunk_blocks=chunk_blocks, batch_logs=batch)
+    return out, to_block // chunk_blocks
 
 
 def naive(url, addrs, head, span, limit):
@@ -103,29 +119,77 @@ def _time(fn):
     return time.perf_counter() - t
 
 
+def _node_cpu(pid: int) -> float:
+    """CPU seconds the node process has used (user + system), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _measured(fn, pid):
+    """(logs, wall seconds, node CPU seconds, our CPU seconds) of one measurement."""
+    n0, c0 = _node_cpu(pid), time.process_time()
+    n, wall = fn()
+    return n, wall, _node_cpu(pid) - n0, time.process_time() - c0
+
+
+SHAPES = ((8, 1), (1, 1), (1, 2), (1, 4))  # (spans per request, requests in flight)
+
+
+def ceiling_and_ours(url, pid, addrs, head, span, settings) -> dict:
+    out = {f"ceiling {b}x{k}": _measured(lambda b=b, k=k: ceiling(url, addrs, head, span, b, k), pid)
+           for b, k in SHAPES}
+    out["ours"] = _measured(lambda: ours(settings, url), pid)
+    return out
+
+
+def _report(title: str, m: dict) -> float:
+    print(title)
+    for name, (n, wall, node, me) in m.items():
+        print(f"  {name:<13} {n / wall:>9,.0f} logs/s   wall {wall:5.2f} s   node CPU {node:5.2f} s   "
+              f"client CPU {me:5.2f} s ({me / n * 1e6:4.1f} µs/log)")
+    best = max(n / w for k, (n, w, _, _) in m.items() if k.startswith("ceiling"))
+    n, w, _, _ = m["ours"]
+    print(f"  ceiling = the best request shape ({best:,.0f} logs/s); ours = {n / w / best:.0%} of it (target >= 70%)")
+    return n / w
+
+
 def main():
+    if sys.argv[1:2] == ["--client"]:  # the pinned run's client side, in its own process
+        url, pid, head, span, path = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+        settings = dataclasses.replace(load_settings(env={}), duckdb_path=path, max_block_span=span)
+        addrs = addresses(settings, url)
+        print(json.dumps(ceiling_and_ours(url, pid, addrs, head, span, settings)))
+        return
     size = sys.argv[1] if len(sys.argv) > 1 else "medium"
     hist = build(size)
     base = load_settings(env={})
-    span = 40  # 20-50 block requests with ~8 in flight are anvil's sweet spot (STACK.md)
+    span = 40  # 20-50 block requests are anvil's sweet spot (STACK.md)
     with Anvil(load_state=hist / "state.json") as node, tempfile.TemporaryDirectory() as d:
         settings = dataclasses.replace(base, duckdb_path=str(Path(d) / "bench.duckdb"), max_block_span=span)
         head = int(node.call("eth_blockNumber"), 16)
         addrs = addresses(settings, node.url)
-        # the node's best request shape: batches of 8 one at a time (what ours sends), or single requests in parallel
-        shapes = {(b, k): ceiling(node.url, addrs, head, span, b, k) for b, k in ((8, 1), (1, 1), (1, 2), (1, 4))}
-        (best_b, best_k), (n_raw, t_raw) = max(shapes.items(), key=lambda kv: kv[1][0] / kv[1][1])
-        n_ours, t_ours = ours(settings, node.url)
+        shared = ceiling_and_ours(node.url, node.proc.pid, addrs, head, span, settings)
         n_naive, t_naive = naive(node.url, addrs, head, span, limit=30_000)
-        src = RpcLogSource(JsonRpcClient(node.url), span)
-        frame = src.logs(0, head, addrs)
-    c, o, nv = n_raw / t_raw, n_ours / t_ours, n_naive / t_naive
-    print(f"history '{size}': {n_raw:,} logs over {head:,} blocks")
-    for (b, k), (n, t) in shapes.items():
-        print(f"         eth_getLogs {b} span(s)/request, {k} in flight: {n / t:>10,.0f} logs/s")
-    print(f"ceiling  the best of those (bodies, not parsed): {c:>10,.0f} logs/s")
-    print(f"ours     land + decode into DuckDB:          {o:>10,.0f} logs/s = {o / c:.0%} of the ceiling (target >= 70%)")
-    print(f"naive    web3 get_logs + process_log:        {nv:>10,.0f} logs/s ({n_naive:,} logs); ours is {o / nv:.0f}x")
+        sparse, n_chunks = sparse_chunks(settings, node.url)
+        frame = RpcLogSource(JsonRpcClient(node.url), span).logs(0, head, addrs)
+        pinned = None
+        if shutil.which("taskset") and len(os.sched_getaffinity(0)) >= 2:
+            # As with a remote node: the node alone on core 0, the client alone on core 1.
+            subprocess.run(["taskset", "-a", "-cp", "0", str(node.proc.pid)], check=True, capture_output=True)
+            child = subprocess.run(["taskset", "-c", "1", sys.executable, __file__, "--client", node.url,
+                                    str(node.proc.pid), str(head), str(span), str(Path(d) / "pinned.duckdb")],
+                                   capture_output=True, text=True, check=True)
+            pinned = json.loads(child.stdout.strip().splitlines()[-1])
+    print(f"history '{size}': {frame.height:,} logs over {head:,} blocks; "
+          f"ceiling = eth_getLogs bodies received, not parsed, 'AxB' = A spans per request, B requests in flight")
+    o = _report("node and client share the machine's cores:", shared)
+    if pinned:
+        _report("node pinned to core 0, client to core 1 (as with a node on another machine):", pinned)
+    (n1, t1), (nb, tb) = sparse[1], sparse[100_000]
+    print(f"small chunks ({n1:,} logs in {n_chunks} chunks of ~{n1 // n_chunks} logs): a transaction per chunk "
+          f"{n1 / t1:,.0f} logs/s, write batches of 100k logs {nb / tb:,.0f} logs/s ({t1 / tb:.1f}x)")
+    nv = n_naive / t_naive
+    print(f"naive web3 get_logs + process_log: {nv:,.0f} logs/s ({n_naive:,} logs); ours is {o / nv:.0f}x")
     ours_us, web3_us = decode_cost(frame)
     print(f"decoding per log: ours {ours_us:.2f} µs (vectorised), process_log {web3_us:.0f} µs: "
           f"{web3_us / ours_us:.0f}x faster (target >= 100x)")

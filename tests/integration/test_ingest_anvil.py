@@ -156,7 +156,7 @@ def test_a_run_killed_mid_load_resumes_to_identical_tables(node, settings, tmp_p
         "def tick(lo, hi, n):\n"
         "    print('chunk', lo, hi, flush=True); time.sleep(0.2)\n"
         "with writer(s.duckdb_path) as con:\n"
-        "    land(con, src, s, chunk_blocks=10, on_chunk=tick)\n")
+        "    land(con, src, s, chunk_blocks=10, batch_logs=1, on_chunk=tick)\n")
     p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     for _ in range(5):
         assert p.stdout.readline().startswith("chunk")
