@@ -78,34 +78,44 @@ def incremental(path: str, cut_block: int, last_block: int) -> None:
     print(json.dumps({"seconds": spent, "events": r.events, "divergences": r.divergences, "import": import_s}))
 
 
-def scenario(events, label, new_events=1000, reps=5):
-    with tempfile.TemporaryDirectory() as d:
-        path = str(Path(d) / "s.duckdb")
-        cut_block = events[len(events) - new_events]["block_number"] - 1
-        last = events[-1]["block_number"]
-        with writer(path) as con:
-            load_history(con, events)
-            set_state(con, "decoded_to", cut_block)
-            t = time.perf_counter()
-            first = run_replay(con, _settings(path))
-            history_s = time.perf_counter() - t
-        runs = [json.loads(subprocess.run([sys.executable, __file__, "--incremental", path, str(cut_block),
-                                           str(last)], capture_output=True, text=True, check=True).stdout)
-                for _ in range(reps)]
-    med = statistics.median(r["seconds"] for r in runs)
-    print(f"{label}: {first.events:,} events of history replayed in {history_s:.1f} s; an incremental run of "
-          f"{runs[0]['events']:,} new events: median {med * 1000:.0f} ms over {reps} fresh processes "
-          f"(divergences {runs[0]['divergences']}; pyarrow import before it, not counted: "
-          f"{statistics.median(r['import'] for r in runs) * 1000:.0f} ms)")
-    return med
+def prepare(events, d: str, new_events=1000) -> dict:
+    """A DuckDB file holding the history, replayed up to the block before the last ~new_events events."""
+    path = str(Path(d) / "s.duckdb")
+    cut_block = events[len(events) - new_events]["block_number"] - 1
+    with writer(path) as con:
+        load_history(con, events)
+        set_state(con, "decoded_to", cut_block)
+        t = time.perf_counter()
+        first = run_replay(con, _settings(path))
+    return {"path": path, "cut": cut_block, "last": events[-1]["block_number"], "history": first.events,
+            "history_s": time.perf_counter() - t, "runs": []}
 
 
-def main():
+def run_once(sc: dict) -> None:
+    out = subprocess.run([sys.executable, __file__, "--incremental", sc["path"], str(sc["cut"]), str(sc["last"])],
+                         capture_output=True, text=True, check=True).stdout
+    sc["runs"].append(json.loads(out))
+
+
+def main(reps: int = 9):
     short = _whole_blocks(numbered_events(Simulator(5, "default").run()), 10_000)
     long = numbered_events(Simulator(11, "large").run())
-    a = scenario(short, f"short history ({len(short):,} events)")
-    b = scenario(long, f"long history ({len(long):,} events)")
-    print(f"incremental cost after the long history / after the short one: {b / a:.2f}x (target ~1x)")
+    with tempfile.TemporaryDirectory() as d1, tempfile.TemporaryDirectory() as d2:
+        scenarios = {"short": prepare(short, d1), "long": prepare(long, d2)}
+        for _ in range(reps):  # alternated, so the machine's drift falls on both alike
+            for sc in scenarios.values():
+                run_once(sc)
+    med = {}
+    for label, sc in scenarios.items():
+        runs = sc["runs"]
+        med[label] = statistics.median(r["seconds"] for r in runs)
+        print(f"{label} history: {sc['history']:,} events replayed in {sc['history_s']:.1f} s; an incremental run of "
+              f"{runs[0]['events']:,} new events: median {med[label] * 1000:.0f} ms over {reps} fresh processes "
+              f"(min {min(r['seconds'] for r in runs) * 1000:.0f}, max {max(r['seconds'] for r in runs) * 1000:.0f}; "
+              f"divergences {runs[0]['divergences']}; pyarrow import before it, not counted: "
+              f"{statistics.median(r['import'] for r in runs) * 1000:.0f} ms)")
+    print(f"incremental cost after the long history / after the short one: {med['long'] / med['short']:.2f}x "
+          f"(target ~1x)")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,13 @@
 """Ingestion: land raw logs by block range and decode them into the events_<name> tables.
 
 land():  reorg check over the last `reorg_window` stored block hashes (repair = delete from the first changed
-         block on, then ingest again); then chunks of blocks up to head - confirmations, fetched up to 4 ahead on a
-         thread.  Consecutive chunks are written together once they hold `batch_logs` logs (or at the end): a
-         write batch lands in one DuckDB transaction (delete the range, insert its logs, record its block hashes
-         and coverage), so a run killed mid-way resumes from the last whole batch and re-running a range never
-         duplicates.  Batching matters: a transaction touches ~25 tables and costs ~0.1 s whatever its rows; with
-         ~400 logs per chunk (what 1,000 blocks of a sparse chain hold) a transaction per chunk ingested 3.8k logs/s, batches
-         37k logs/s (benchmarks/ingest_bench.py).
+         block on, then ingest again); then chunks of blocks up to head - confirmations, fetched up to 4 ahead on
+         a thread.  Consecutive chunks are written together once they hold `batch_logs` logs (or at the end):
+         a write batch lands in one DuckDB transaction (delete the range, insert its logs, record its block
+         hashes and coverage), so a run killed mid-way resumes from the last whole batch and re-running a range
+         never duplicates.  Batching matters: a transaction touches ~25 tables and costs ~0.1 s whatever its
+         rows; on chunks of ~500 logs (what 1,000 blocks of a sparse chain hold) a transaction per chunk
+         ingested ~4.7k logs/s and batches ~48k logs/s (benchmarks/ingest_bench.py).
          Instruments are discovered from Gate's NewInstrument logs; a new one's logs are fetched from the block
          it was created in.
          Each batch is decoded from memory in the same transaction, so raw and decoded tables never disagree.

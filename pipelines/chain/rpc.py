@@ -1,7 +1,9 @@
 """A raw JSON-RPC client for the hot path: batched requests, retries with exponential backoff and jitter
 (batches included, which web3's provider does not retry), and a requests-per-second limit.
 
-web3.py stays for everything else (it adds ~85 µs per log on get_logs; STACK.md).  Errors never show the URL,
+It replaces web3.py's provider on the hot path (web3's get_logs adds ~85 µs per log, STACK.md; the ingest
+benchmark's naive web3 baseline is ~25x slower); web3's stack stays where it is good: eth-abi encodes and
+decodes the Observer calls, and web3's process_log is the decoder's test oracle.  Errors never show the URL,
 which may hold an API key.
 
 The transport is the standard library's http.client, one keep-alive connection per thread: on a 156 MB run of
