@@ -216,3 +216,24 @@ def test_cryo_parquet_dumps_ingest_like_the_node(node, settings, tmp_path):
         land(c2, ParquetLogSource(str(dump_dir)), from_parquet)
         decode(c2)
     assert dump(from_parquet.duckdb_path) == dump(settings.duckdb_path)
+
+
+class _NoPrePass(RpcLogSource):
+    """A source whose topic-filtered query finds nothing, so instruments are only found inside the chunks."""
+
+    def logs(self, lo, hi, addresses, topic0=None):
+        if topic0:
+            return super().logs(lo, lo - 1, addresses)
+        return super().logs(lo, hi, addresses, topic0)
+
+
+@pytest.mark.parametrize("batch_logs", [1, 100_000])
+def test_instruments_found_inside_a_chunk_are_fetched_back_to_their_first_block(node, settings, tmp_path,
+                                                                                batch_logs):
+    clean = dataclasses.replace(settings, duckdb_path=str(tmp_path / "clean.duckdb"))
+    ingest(clean, node.url)
+    with writer(settings.duckdb_path) as con:
+        land(con, _NoPrePass(JsonRpcClient(node.url), settings.max_block_span), settings, chunk_blocks=20,
+             batch_logs=batch_logs)
+        decode(con)
+    assert dump(settings.duckdb_path) == dump(clean.duckdb_path)
