@@ -132,10 +132,16 @@ def land(con, source, settings, to_block: int | None = None, chunk_blocks: int =
         return addrs, source.logs(lo, hi, addrs)
 
     total = 0
-    pending: list[tuple[int, int, list[str], pl.DataFrame]] = []
-    # Chunks are fetched on a thread, up to `ahead` of the one being written: the node and DuckDB work side by
-    # side, also while a whole batch is written.
-    ahead = 4
+    # decode in step with landing unless decoding lags behind (after a decoder change: decode() catches up);
+    # a new warehouse starts both at the configured start block
+    in_step = int(get_state(con, "decoded_to", str(start - 1))) == start - 1
+    pending: list[tuple] = []  # chunks of the write batch: (lo, hi, addresses requested, frame)
+    undecoded: list[pl.DataFrame] = []  # their frames not decoded yet
+    parts: list[tuple] = []  # decode_frame outputs of the batch so far
+    # Chunks are fetched on a thread, up to `ahead` of the one in hand, and decoded as they arrive (in groups of
+    # at least `decode_logs`: a decode_frame call has a fixed cost of ~50 ms): the node, the parsing and the
+    # decoding work side by side, also while a whole batch is written.
+    ahead, decode_logs = 4, 20_000
     with ThreadPoolExecutor(1) as pool:
         futs = deque(pool.submit(fetch, lo, hi, addresses(hi)) for lo, hi in ranges[:ahead])
         for i, (lo, hi) in enumerate(ranges):
@@ -144,22 +150,42 @@ def land(con, source, settings, to_block: int | None = None, chunk_blocks: int =
                 nlo, nhi = ranges[i + ahead]
                 futs.append(pool.submit(fetch, nlo, nhi, addresses(nhi)))
             pending.append((lo, hi, used, frame))
-            if sum(p[3].height for p in pending) < batch_logs and i + 1 < len(ranges):
+            full = sum(p[3].height for p in pending) >= batch_logs or i + 1 == len(ranges)
+            if in_step:
+                undecoded.append(frame)
+                if full or sum(f.height for f in undecoded) >= decode_logs:
+                    parts.append(decode_frame(pl.concat(undecoded).select(RAW_COLUMNS)))
+                    undecoded = []
+            if not full:
                 continue
             lo, hi = pending[0][0], pending[-1][1]
             frame = pl.concat([p[3] for p in pending]) if len(pending) > 1 else frame
             # an instrument missing from any chunk's request counts as late: refetched over the whole batch
             used = sorted(set.intersection(*(set(p[2]) for p in pending)))
-            pending = []
-            total += _land_chunk(con, source, settings, lo, hi, frame, used, known, cols)
+            decoded = _merge_decoded(parts) if in_step else None
+            pending, parts = [], []
+            total += _land_chunk(con, source, settings, lo, hi, frame, decoded, used, known, cols)
             if on_chunk:
                 on_chunk(lo, hi, frame.height)
     n_inst = con.execute("SELECT count(*) FROM instruments").fetchall()[0][0]
     return LandResult(start, target, total, len(ranges), reorg, n_inst)
 
 
-def _land_chunk(con, source, settings, lo, hi, frame, used, known, cols) -> int:
-    """One transaction: the chunk's raw logs, its decoded events, its block hashes and the coverage."""
+def _merge_decoded(parts: list[tuple[dict, pl.DataFrame]]) -> tuple[dict, pl.DataFrame]:
+    """decode_frame outputs of consecutive chunks -> one (chain order is kept: chunks come in block order)."""
+    if len(parts) == 1:
+        return parts[0]
+    tables: dict[str, list[pl.DataFrame]] = {}
+    for t_frames, _ in parts:
+        for t, f in t_frames.items():
+            tables.setdefault(t, []).append(f)
+    return ({t: pl.concat(fs, how="diagonal_relaxed") for t, fs in tables.items()},
+            pl.concat([b for _, b in parts], how="vertical_relaxed"))
+
+
+def _land_chunk(con, source, settings, lo, hi, frame, decoded, used, known, cols) -> int:
+    """One transaction: the batch's raw logs, its decoded events (None: decoding lags, decode() catches up),
+    its block hashes and the coverage."""
     last = con.execute("SELECT max(block_number) FROM raw_logs").fetchall()[0][0]
     fresh = last is None or lo > last  # nothing of this range is in the tables: no deletes
     con.execute("BEGIN")
@@ -171,12 +197,14 @@ def _land_chunk(con, source, settings, lo, hi, frame, used, known, cols) -> int:
         if late:
             extra = source.logs(max(lo, min(known[a] for a in late)), hi, late)
             frame = pl.concat([frame, extra]).unique(["block_number", "log_index"]).sort("block_number", "log_index")
+            if decoded is not None:  # rare (the pre-pass finds instruments first): decode the batch again
+                decoded = decode_frame(frame.select(RAW_COLUMNS))
         if not fresh:
             for t in ("raw_logs", "quarantine", *EVENT_TABLES):
                 con.execute(f"DELETE FROM {t} WHERE block_number BETWEEN ? AND ?", [lo, hi])
         insert_frame(con, "raw_logs", frame.select(RAW_COLUMNS), replace=False)
-        if int(get_state(con, "decoded_to", "-1")) == lo - 1:  # decode in step unless decoding lags behind
-            tables, bad = decode_frame(frame.select(RAW_COLUMNS))
+        if decoded is not None:
+            tables, bad = decoded
             for t, f in tables.items():
                 insert_frame(con, t, f, cols[t], replace=False)
             insert_frame(con, "quarantine", bad, replace=False)
@@ -201,7 +229,8 @@ def _land_chunk(con, source, settings, lo, hi, frame, used, known, cols) -> int:
 def decode(con, max_blocks: int = 20000) -> int:
     """Decode landed raw logs not yet decoded; returns the number of logs decoded."""
     covered = int(get_state(con, "covered_to", "-1"))
-    done = int(get_state(con, "decoded_to", "-1"))
+    first = con.execute("SELECT min(from_block) FROM ingested_ranges").fetchall()[0][0]
+    done = int(get_state(con, "decoded_to", str((first or 0) - 1)))
     cols = event_columns()
     n = 0
     lo = done + 1

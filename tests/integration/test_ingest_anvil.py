@@ -237,3 +237,15 @@ def test_instruments_found_inside_a_chunk_are_fetched_back_to_their_first_block(
              batch_logs=batch_logs)
         decode(con)
     assert dump(settings.duckdb_path) == dump(clean.duckdb_path)
+
+
+def test_a_later_start_block_still_decodes_in_step(node, settings):
+    """A chain indexed from its deployment block (Base: 15,779,365) decodes each batch as it lands, instead of
+    leaving everything to the catch-up pass."""
+    s = dataclasses.replace(settings, start_block=1)
+    with writer(s.duckdb_path) as con:
+        r = land(con, RpcLogSource(JsonRpcClient(node.url), s.max_block_span), s)
+        state = dict(con.execute("SELECT key, value FROM ingestion_state").fetchall())
+        decoded = con.execute("SELECT count(*) FROM decoded_logs").fetchall()[0][0]
+        assert decode(con) == 0
+    assert r.logs > 0 and state["decoded_to"] == state["covered_to"] and decoded == r.logs
