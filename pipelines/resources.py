@@ -36,9 +36,11 @@ class ChainSource(dg.ConfigurableResource):
             from devnet.build import build
             hist = build(s.devnet_size)
             with Anvil(load_state=hist / "state.json") as node:
-                yield RpcLogSource(JsonRpcClient(node.url, s.requests_per_second, s.max_retries), s.max_block_span)
+                yield RpcLogSource(JsonRpcClient(node.url, s.requests_per_second, s.max_retries), s.max_block_span,
+                                   s.spans_per_request)
         else:
-            yield RpcLogSource(JsonRpcClient(s.rpc_url, s.requests_per_second, s.max_retries), s.max_block_span)
+            yield RpcLogSource(JsonRpcClient(s.rpc_url, s.requests_per_second, s.max_retries), s.max_block_span,
+                               s.spans_per_request)
 
 
 class Warehouse(dg.ConfigurableResource):

@@ -188,6 +188,8 @@ def test_bad_config_names_the_setting(tmp_path):
         load_settings(cfg, env={})
     with pytest.raises(ConfigError, match="OYSTER_RPC_URL"):
         load_settings(env={"OYSTER_CHAIN": "base"})
+    with pytest.raises(ConfigError, match="spans_per_request"):
+        load_settings(env={"OYSTER_SPANS_PER_REQUEST": "0"})
 
 
 def test_cryo_parquet_dumps_ingest_like_the_node(node, settings, tmp_path):
