@@ -13,7 +13,9 @@ CREATE TABLE IF NOT EXISTS raw_logs (
     topic1          VARCHAR,
     topic2          VARCHAR,
     topic3          VARCHAR,
-    data            VARCHAR NOT NULL   -- 0x-prefixed hex
+    -- 0x-prefixed hex; zstd instead of DuckDB's default string compression: 14% less CPU to write and 9 MB
+    -- instead of 14 MB for 203k logs
+    data            VARCHAR NOT NULL USING COMPRESSION zstd
 );  -- (block_number, log_index) is unique by construction (ranges are replaced whole); check duplicate_logs
 
 -- Logs that could not be decoded, with the reason; nothing is dropped.
