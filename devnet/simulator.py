@@ -3,9 +3,10 @@
 Three instruments: ETH-USDC-PYTH (perpetual, stable quote), BTC-WETH-LINK (perpetual quoted in WETH) and
 SOL-USDC-EMG (a dated future that expires, settles, and is settled trader by trader).  Actors: LPs with ranges
 of different widths, takers (some highly levered), arbitrageurs who pull the fair price toward the oracle,
-makers who place, cancel and get filled (live ranges and orders per pair are bounded), a keeper who fills exhausted orders and removes out-of-range ranges,
-liquidators who take over or sweep unsafe positions, and an admin who updates parameters.  The engine refuses
-what the contract would revert (Rejected), and the simulator simply tries something else.
+makers who place, cancel and get filled, a keeper who fills exhausted orders and removes out-of-range ranges,
+liquidators who take over or sweep unsafe positions, and an admin who updates parameters.  Live ranges and
+resting orders per pair are bounded, as in a real book.  The engine refuses what the contract would revert
+(Rejected), and the simulator simply tries something else.
 
 Output: blocks of transactions of (emitting address, event dict); every event is also kept, numbered as the
 chain will number it, so tests compare an ingest with it row for row.

@@ -164,7 +164,7 @@ def land(con, source, settings, to_block: int | None = None, chunk_blocks: int =
             used = sorted(set.intersection(*(set(p[2]) for p in pending)))
             decoded = _merge_decoded(parts) if in_step else None
             pending, parts = [], []
-            total += _land_chunk(con, source, settings, lo, hi, frame, decoded, used, known, cols)
+            total += _land_batch(con, source, settings, lo, hi, frame, decoded, used, known, cols)
             if on_chunk:
                 on_chunk(lo, hi, frame.height)
     n_inst = con.execute("SELECT count(*) FROM instruments").fetchall()[0][0]
@@ -183,7 +183,7 @@ def _merge_decoded(parts: list[tuple[dict, pl.DataFrame]]) -> tuple[dict, pl.Dat
             pl.concat([b for _, b in parts], how="vertical_relaxed"))
 
 
-def _land_chunk(con, source, settings, lo, hi, frame, decoded, used, known, cols) -> int:
+def _land_batch(con, source, settings, lo, hi, frame, decoded, used, known, cols) -> int:
     """One transaction: the batch's raw logs, its decoded events (None: decoding lags, decode() catches up),
     its block hashes and the coverage."""
     last = con.execute("SELECT max(block_number) FROM raw_logs").fetchall()[0][0]
