@@ -23,7 +23,8 @@ def test_ingest_job_materialises_and_checks_pass(devnet_env):
     result = defs.resolve_job_def("ingest_job").execute_in_process()
     assert result.success
     checks = {e.asset_check_key.name: e.passed for e in result.get_asset_check_evaluations()}
-    assert set(checks) >= {"raw_logs_cover_without_gaps", "raw_logs_are_unique", "no_quarantined_logs",
+    assert set(checks) >= {"raw_logs_cover_without_gaps", "raw_logs_are_unique", "logs_decoded_once",
+                           "no_quarantined_logs",
                            "replay_has_no_divergences", "taker_size_is_split_exactly", "fills_reference_orders",
                            "ge_amm_snapshots", "ge_fills", "ge_orders", "ge_lp_ranges", "ge_positions",
                            "ge_pearl_snapshots", "ge_range_history", "ge_funding_index_series",

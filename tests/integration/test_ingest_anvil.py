@@ -251,3 +251,16 @@ def test_a_later_start_block_still_decodes_in_step(node, settings):
         decoded = con.execute("SELECT count(*) FROM decoded_logs").fetchall()[0][0]
         assert decode(con) == 0
     assert r.logs > 0 and state["decoded_to"] == state["covered_to"] and decoded == r.logs
+
+
+def test_logs_decoded_once_catches_a_log_decoded_twice_or_lost(node, settings):
+    from pipelines.quality import sql_check
+    ingest(settings, node.url)
+    with writer(settings.duckdb_path) as con:
+        assert sql_check(con, "logs_decoded_once").passed
+        con.execute("INSERT INTO events_trade SELECT * FROM events_trade LIMIT 1")  # decoded twice
+        twice = sql_check(con, "logs_decoded_once")
+        con.execute("DELETE FROM events_trade")  # decoded copies gone: their logs are landed but not decoded
+        lost = sql_check(con, "logs_decoded_once")
+    assert not twice.passed and twice.metadata["offending_rows"].value == 1
+    assert not lost.passed and lost.metadata["offending_rows"].value > 100
