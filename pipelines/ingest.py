@@ -138,6 +138,7 @@ def land(con, source, settings, to_block: int | None = None, chunk_blocks: int =
     pending: list[tuple] = []  # chunks of the write batch: (lo, hi, addresses requested, frame)
     undecoded: list[pl.DataFrame] = []  # their frames not decoded yet
     parts: list[tuple] = []  # decode_frame outputs of the batch so far
+    pending_logs = undecoded_logs = 0
     # Chunks are fetched on a thread, up to `ahead` of the one in hand, and decoded as they arrive (in groups of
     # at least `decode_logs`: a decode_frame call has a fixed cost of ~50 ms): the node, the parsing and the
     # decoding work side by side, also while a whole batch is written.
@@ -150,12 +151,14 @@ def land(con, source, settings, to_block: int | None = None, chunk_blocks: int =
                 nlo, nhi = ranges[i + ahead]
                 futs.append(pool.submit(fetch, nlo, nhi, addresses(nhi)))
             pending.append((lo, hi, used, frame))
-            full = sum(p[3].height for p in pending) >= batch_logs or i + 1 == len(ranges)
+            pending_logs += frame.height
+            full = pending_logs >= batch_logs or i + 1 == len(ranges)
             if in_step:
                 undecoded.append(frame)
-                if full or sum(f.height for f in undecoded) >= decode_logs:
+                undecoded_logs += frame.height
+                if full or undecoded_logs >= decode_logs:
                     parts.append(decode_frame(pl.concat(undecoded).select(RAW_COLUMNS)))
-                    undecoded = []
+                    undecoded, undecoded_logs = [], 0
             if not full:
                 continue
             lo, hi = pending[0][0], pending[-1][1]
@@ -163,7 +166,7 @@ def land(con, source, settings, to_block: int | None = None, chunk_blocks: int =
             # an instrument missing from any chunk's request counts as late: refetched over the whole batch
             used = sorted(set.intersection(*(set(p[2]) for p in pending)))
             decoded = _merge_decoded(parts) if in_step else None
-            pending, parts = [], []
+            pending, parts, pending_logs = [], [], 0
             total += _land_batch(con, source, settings, lo, hi, frame, decoded, used, known, cols)
             if on_chunk:
                 on_chunk(lo, hi, frame.height)

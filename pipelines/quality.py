@@ -19,6 +19,17 @@ def sql_check(con, name: str) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=not rows, metadata={"offending_rows": len(rows), "sample": str(rows[:5])})
 
 
+def sql_asset_check(asset, name: str, check: str, description: str):
+    """A blocking asset check that passes when sql/checks/<check>.sql returns no rows."""
+    from .resources import Warehouse
+
+    @dg.asset_check(asset=asset, name=name, blocking=True, description=description)
+    def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
+        with warehouse.reader() as con:
+            return sql_check(con, check)
+    return _check
+
+
 def _suites(gx):
     e = gx.expectations
     tick = dict(min_value=MIN_TICK, max_value=MAX_TICK)

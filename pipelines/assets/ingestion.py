@@ -2,7 +2,7 @@
 import dagster as dg
 
 from ..ingest import EVENT_TABLES, decode, land
-from ..quality import sql_check
+from ..quality import sql_asset_check
 from ..resources import ChainSource, OysterConfig, Warehouse
 
 WRITER_POOL = "duckdb_writer"  # one writer at a time (DuckDB allows one writing process per file)
@@ -35,23 +35,12 @@ def event_tables(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
                                           **{t: c for t, c in counts.items() if c}})
 
 
-@dg.asset_check(asset=raw_logs, blocking=True, description="Landed block ranges leave no gap.")
-def raw_logs_cover_without_gaps(warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse.reader() as con:
-        return sql_check(con, "coverage_gaps")
-
-
-@dg.asset_check(asset=raw_logs, blocking=True, description="Each log landed once.")
-def raw_logs_are_unique(warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse.reader() as con:
-        return sql_check(con, "duplicate_logs")
-
-
-@dg.asset_check(asset=event_tables, blocking=True,
-                description="Each landed log is decoded into exactly one events table or quarantined, once.")
-def logs_decoded_once(warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse.reader() as con:
-        return sql_check(con, "logs_decoded_once")
+raw_logs_cover_without_gaps = sql_asset_check(raw_logs, "raw_logs_cover_without_gaps", "coverage_gaps",
+                                              "Landed block ranges leave no gap.")
+raw_logs_are_unique = sql_asset_check(raw_logs, "raw_logs_are_unique", "duplicate_logs", "Each log landed once.")
+logs_decoded_once = sql_asset_check(
+    event_tables, "logs_decoded_once", "logs_decoded_once",
+    "Each landed log is decoded into exactly one events table or quarantined, once.")
 
 
 @dg.asset_check(asset=event_tables, blocking=False, description="No log was quarantined.")

@@ -1,7 +1,7 @@
 """State assets: the replay of the decoded events into the state tables, with its checks."""
 import dagster as dg
 
-from ..quality import ge_check, sql_check
+from ..quality import ge_check, sql_asset_check
 from ..replay_run import run_replay
 from ..resources import ChainSource, OysterConfig, Warehouse
 from .ingestion import WRITER_POOL, event_tables
@@ -38,17 +38,11 @@ def replay_has_no_divergences(warehouse: Warehouse) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=not rows, metadata={"by_field": str(rows[:20]), "first": str(first)})
 
 
-@dg.asset_check(asset=replay, blocking=True, description="Taker size = size filled by orders + size filled by "
-                                                         "the curve, for every trade and sweep.")
-def taker_size_is_split_exactly(warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse.reader() as con:
-        return sql_check(con, "taker_split")
-
-
-@dg.asset_check(asset=replay, blocking=True, description="Every LIMIT fill's order exists.")
-def fills_reference_orders(warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse.reader() as con:
-        return sql_check(con, "fill_orders_exist")
+taker_size_is_split_exactly = sql_asset_check(
+    replay, "taker_size_is_split_exactly", "taker_split",
+    "Taker size = size filled by orders + size filled by the curve, for every trade and sweep.")
+fills_reference_orders = sql_asset_check(replay, "fills_reference_orders", "fill_orders_exist",
+                                         "Every LIMIT fill's order exists.")
 
 
 @dg.asset_check(asset=replay, blocking=False,
