@@ -11,6 +11,8 @@ import dagster as dg
 
 from models.constants import MAX_TICK, MIN_TICK
 
+from .resources import Warehouse
+
 CHECKS_DIR = Path(__file__).resolve().parent.parent / "sql" / "checks"
 
 
@@ -21,8 +23,6 @@ def sql_check(con, name: str) -> dg.AssetCheckResult:
 
 def sql_asset_check(asset, name: str, check: str, description: str):
     """A blocking asset check that passes when sql/checks/<check>.sql returns no rows."""
-    from .resources import Warehouse
-
     @dg.asset_check(asset=asset, name=name, blocking=True, description=description)
     def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
         with warehouse.reader() as con:
