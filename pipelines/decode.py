@@ -10,6 +10,9 @@ sliced and reinterpreted as big-endian 64-bit limbs; no per-log ABI call.  Each 
 A log whose topic count, data length or padding does not fit its event goes to quarantine with the reason;
 a log with an unknown topic0 does too.  web3's process_log is the test oracle for every event.
 """
+import functools
+from dataclasses import dataclass
+
 import polars as pl
 from eth_abi import decode as abi_decode
 
@@ -124,41 +127,60 @@ def _words(spec: EventSpec) -> dict:
     return words
 
 
-def _decode_static(part: pl.DataFrame, spec: EventSpec, ntopics: pl.Expr):
+_NTOPICS = sum(pl.col(f"_t{i}").is_not_null().cast(pl.Int32) for i in (1, 2, 3))
+
+
+@dataclass(frozen=True)
+class _StaticPlan:
+    """One static event's decoding as Polars expressions, built once: building them per call cost ~50 ms."""
+    shape_ok: pl.Expr
+    shape_reason: pl.Expr
+    pad_ok: pl.Expr
+    pad_reason: pl.Expr
+    columns: tuple[pl.Expr, ...]  # META, the values, and for wide values whether they fit and their words
+    wide: tuple[tuple[str, bool], ...]  # (field, signed) of the values that may need the exact fix-up
+
+
+@functools.cache
+def _static_plan(spec: EventSpec) -> _StaticPlan:
     want = 32 * len(spec.data_fields)
-    shape_ok = (ntopics == len(spec.indexed)) & (pl.col("_data").bin.size() == want) & pl.col("_data").is_not_null()
-    part = part.with_columns(shape_ok.alias("_shape"))
-    bad = []
-    wrong = part.filter(~pl.col("_shape"))
-    if wrong.height:
-        bad.append(wrong.with_columns(pl.format("{}: {} topics and {} data bytes, expected {} and {}",
-                                                pl.lit(spec.name), ntopics, pl.col("_data").bin.size(),
-                                                pl.lit(len(spec.indexed)), pl.lit(want)).alias("reason")))
-        part = part.filter(pl.col("_shape"))
     words = _words(spec)
-    pad_ok = pl.all_horizontal([_padding_ok(words[f.name], f.abi_type) for f in spec.fields] or [pl.lit(True)])
-    part = part.with_columns(pad_ok.alias("_pad"))
-    rejected = part.filter(~pl.col("_pad"))
-    if rejected.height:
-        bad.append(rejected.with_columns(pl.lit(f"{spec.name}: a field's padding does not fit its ABI type")
-                                         .alias("reason")))
-        part = part.filter(pl.col("_pad"))
-    exprs, fits = [], {}
+    exprs, fits, wide = [], [], []
     for f in spec.fields:
         value, fit = _field_expr(words[f.name], f.abi_type)
         exprs.append(value.alias(f.name))
         if fit is not None:
-            fits[f.name] = fit.alias("_fit_" + f.name)
-    frame = part.select(*META, *exprs, *fits.values(), *(words[n].alias("_w_" + n) for n in fits))
-    # The rare words that do not fit in Int128 (huge uint256, int256 beyond int128): exact Python ints.
-    for f in spec.fields:
-        if f.name in fits and not frame["_fit_" + f.name].all():
-            signed = is_signed(f.abi_type)
+            fits += [fit.alias("_fit_" + f.name), words[f.name].alias("_w_" + f.name)]
+            wide.append((f.name, is_signed(f.abi_type)))
+    return _StaticPlan(
+        shape_ok=(_NTOPICS == len(spec.indexed)) & (pl.col("_data").bin.size() == want) & pl.col("_data").is_not_null(),
+        shape_reason=pl.format("{}: {} topics and {} data bytes, expected {} and {}", pl.lit(spec.name), _NTOPICS,
+                               pl.col("_data").bin.size(), pl.lit(len(spec.indexed)), pl.lit(want)).alias("reason"),
+        pad_ok=pl.all_horizontal([_padding_ok(words[f.name], f.abi_type) for f in spec.fields] or [pl.lit(True)]),
+        pad_reason=pl.lit(f"{spec.name}: a field's padding does not fit its ABI type").alias("reason"),
+        columns=(*(pl.col(c) for c in META), *exprs, *fits, pl.lit(spec.variant).alias("abi_variant")),
+        wide=tuple(wide))
+
+
+def _decode_static(part: pl.DataFrame, spec: EventSpec) -> tuple[pl.LazyFrame, ...]:
+    """(decoded, wrong shape, bad padding) as lazy frames: every event's plans are collected together.
+    Padding is only read from logs of the right shape (a short word cannot be sliced into limbs)."""
+    plan = _static_plan(spec)
+    lf = part.lazy()
+    shaped = lf.filter(plan.shape_ok).with_columns(plan.pad_ok.alias("_pad"))
+    return (shaped.filter(pl.col("_pad")).select(plan.columns),
+            lf.filter(~plan.shape_ok).select(*RAW_COLUMNS, plan.shape_reason),
+            shaped.filter(~pl.col("_pad")).select(*RAW_COLUMNS, plan.pad_reason))
+
+
+def _fix_wide(frame: pl.DataFrame, spec: EventSpec) -> pl.DataFrame:
+    """The rare words that do not fit in Int128 (huge uint256, int256 beyond int128): exact Python ints."""
+    for name, signed in _static_plan(spec).wide:
+        if not frame["_fit_" + name].all():
             fixed = [v if ok else _slow_text(w, signed)
-                     for v, ok, w in zip(frame[f.name], frame["_fit_" + f.name], frame["_w_" + f.name])]
-            frame = frame.with_columns(pl.Series(f.name, fixed, dtype=pl.Utf8))
-    frame = frame.drop([c for c in frame.columns if c.startswith(("_fit_", "_w_"))])
-    return frame, bad
+                     for v, ok, w in zip(frame[name], frame["_fit_" + name], frame["_w_" + name])]
+            frame = frame.with_columns(pl.Series(name, fixed, dtype=pl.Utf8))
+    return frame.drop([c for c in frame.columns if c.startswith(("_fit_", "_w_"))])
 
 
 def decode_frame(raw: pl.DataFrame) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
@@ -170,26 +192,29 @@ def decode_frame(raw: pl.DataFrame) -> tuple[dict[str, pl.DataFrame], pl.DataFra
     work = raw.with_columns(
         pl.col("data").str.slice(2).str.decode("hex", strict=False).alias("_data"),
         *(pl.col(f"topic{i}").str.slice(2).str.decode("hex", strict=False).alias(f"_t{i}") for i in (1, 2, 3)))
-    ntopics = sum(pl.col(f"_t{i}").is_not_null().cast(pl.Int32) for i in (1, 2, 3))
-    tables: dict[str, list[pl.DataFrame]] = {}
-    bad: list[pl.DataFrame] = []
     known = work.filter(pl.col("topic0").is_in(list(_TOPIC0S)))
     unknown = work.filter(~pl.col("topic0").is_in(list(_TOPIC0S)) | pl.col("topic0").is_null())
+    bad: list[pl.DataFrame] = []
     if unknown.height:
         bad.append(unknown.with_columns(pl.lit("unknown topic0").alias("reason")))
     by_topic = {} if known.height == 0 else known.partition_by("topic0", as_dict=True)
-    for (topic0,), part in by_topic.items():
-        spec = _BY_TOPIC0[topic0]
-        if spec.is_static:
-            frame, rejected = _decode_static(part, spec, ntopics)
-            bad.extend(rejected)
-        else:
+    static = [(_BY_TOPIC0[t], part) for (t,), part in by_topic.items() if _BY_TOPIC0[t].is_static]
+    # one collect for every event's plans: Polars runs them side by side, and the fixed cost is paid once
+    done = pl.collect_all([lf for spec, part in static for lf in _decode_static(part, spec)])
+    tables: dict[str, list[pl.DataFrame]] = {}
+    for k, (spec, _) in enumerate(static):
+        frame, wrong, unpadded = done[3 * k: 3 * k + 3]
+        bad += [b for b in (wrong, unpadded) if b.height]
+        if frame.height:
+            tables.setdefault(spec.table, []).append(_fix_wide(frame, spec))
+    for (t,), part in by_topic.items():
+        spec = _BY_TOPIC0[t]
+        if not spec.is_static:
             frame, rej = _decode_dynamic(part.select(RAW_COLUMNS), spec)
             if rej.height:
                 bad.append(rej)
-        if frame.height:
-            frame = frame.with_columns(pl.lit(spec.variant).alias("abi_variant"))
-            tables.setdefault(spec.table, []).append(frame)
+            if frame.height:
+                tables.setdefault(spec.table, []).append(frame.with_columns(pl.lit(spec.variant).alias("abi_variant")))
     # An event with two ABI layouts decodes into one table from two frames: restore chain order.
     out = {t: pl.concat(fs, how="diagonal_relaxed").sort("block_number", "log_index") if len(fs) > 1 else fs[0]
            for t, fs in tables.items()}
