@@ -66,7 +66,8 @@ def ceiling(url, addrs, head, span, batch, in_flight):
 def ours(settings, url, **land_args):
     t = time.perf_counter()
     with writer(settings.duckdb_path) as con:
-        src = RpcLogSource(JsonRpcClient(url), settings.max_block_span, settings.spans_per_request)
+        src = RpcLogSource(JsonRpcClient(url), settings.max_block_span, settings.spans_per_request,
+                           settings.requests_in_flight)
         r = land(con, src, settings, **land_args)
         decode(con)
     return r.logs, time.perf_counter() - t

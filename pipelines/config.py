@@ -45,6 +45,7 @@ class Settings:
     max_block_span: int = 50
     requests_per_second: float = 0
     spans_per_request: int = 8  # eth_getLogs spans sent as one JSON-RPC batch (one request for the rate limit)
+    requests_in_flight: int = 4  # eth_getLogs requests out at once (the rate limit still holds)
     max_retries: int = 6
     reorg_window: int = 64
     duckdb_path: str = str(ROOT / "data" / "oyster.duckdb")
@@ -67,10 +68,10 @@ _ENV = {
     "OYSTER_CONFIRMATIONS": "confirmations", "OYSTER_DUCKDB_PATH": "duckdb_path",
     "OYSTER_MAX_BLOCK_SPAN": "max_block_span", "OYSTER_REQUESTS_PER_SECOND": "requests_per_second",
     "OYSTER_DEVNET_SIZE": "devnet_size", "OYSTER_GATE": "gate", "OYSTER_CONFIG": "config",
-    "OYSTER_SPANS_PER_REQUEST": "spans_per_request",
+    "OYSTER_SPANS_PER_REQUEST": "spans_per_request", "OYSTER_REQUESTS_IN_FLIGHT": "requests_in_flight",
 }
-_INT = {"chain_id", "start_block", "confirmations", "max_block_span", "spans_per_request", "max_retries",
-        "reorg_window", "observer_samples"}
+_INT = {"chain_id", "start_block", "confirmations", "max_block_span", "spans_per_request", "requests_in_flight",
+        "max_retries", "reorg_window", "observer_samples"}
 
 
 def _expand(value):
@@ -134,7 +135,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError(f"rpc_url: expected http(s)://... or 'devnet', got {s.safe_rpc_url!r}")
     if s.start_block < 0 or s.confirmations < 0 or s.max_block_span < 1:
         raise ConfigError("start_block, confirmations must be >= 0 and max_block_span >= 1")
-    if s.spans_per_request < 1:
-        raise ConfigError(f"spans_per_request: expected 1 or more, got {s.spans_per_request}")
+    for name in ("spans_per_request", "requests_in_flight"):
+        if getattr(s, name) < 1:
+            raise ConfigError(f"{name}: expected 1 or more, got {getattr(s, name)}")
     if s.devnet_size not in ("small", "default", "medium", "large"):
         raise ConfigError(f"devnet_size: expected small, default, medium or large, got {s.devnet_size!r}")

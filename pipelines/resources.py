@@ -37,10 +37,10 @@ class ChainSource(dg.ConfigurableResource):
             hist = build(s.devnet_size)
             with Anvil(load_state=hist / "state.json") as node:
                 yield RpcLogSource(JsonRpcClient(node.url, s.requests_per_second, s.max_retries), s.max_block_span,
-                                   s.spans_per_request)
+                                   s.spans_per_request, s.requests_in_flight)
         else:
             yield RpcLogSource(JsonRpcClient(s.rpc_url, s.requests_per_second, s.max_retries), s.max_block_span,
-                               s.spans_per_request)
+                               s.spans_per_request, s.requests_in_flight)
 
 
 class Warehouse(dg.ConfigurableResource):

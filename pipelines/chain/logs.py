@@ -1,37 +1,46 @@
 """Fetching logs over a block range with eth_getLogs, splitting ranges a provider refuses and growing back.
 
 Providers cap a request by block span ("block range too large") or by result count ("query returned more than
-10000 results"); the span halves on such a refusal and doubles again after successes, up to max_block_span.
+10000 results"); the span halves on such a refusal and doubles again after successes, but not past the half of
+the refused span until PROBE_AFTER requests have passed (a result cap follows the chain's density, which changes):
+growing straight back into the cap would have every other request refused.
 Spans of a few dozen blocks are the fastest on anvil (STACK.md).  `batch_size` spans go out as one JSON-RPC batch
 (the setting spans_per_request: 1 on anvil, which answers single spans 1.4x faster; 8 on a rate-limited provider,
-where a batch is one request), and the next request is in flight while a body is parsed.
+where a batch is one request), and `in_flight` requests are out at once while the answers are parsed in order
+(the setting requests_in_flight).
 """
 import io
-import re
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 import polars as pl
 
-from .rpc import JsonRpcClient, RpcError
+from .rpc import JsonRpcClient, RpcError, is_size_refusal
 
 _LOG = pl.Struct({"address": pl.Utf8, "topics": pl.List(pl.Utf8), "data": pl.Utf8, "blockNumber": pl.Utf8,
                   "transactionHash": pl.Utf8, "transactionIndex": pl.Utf8, "blockHash": pl.Utf8,
                   "logIndex": pl.Utf8, "blockTimestamp": pl.Utf8})
-_BODY = {"id": pl.Int64, "result": pl.List(_LOG)}
+_BODY = {"id": pl.Int64, "result": pl.List(_LOG), "error": pl.Struct({"code": pl.Int64, "message": pl.Utf8})}
 
 
 def _hexint(col: str) -> pl.Expr:
     return pl.col(col).str.slice(2).str.to_integer(base=16).cast(pl.Int64)
 
 
-def logs_frame(body) -> pl.DataFrame:
-    """A JSON-RPC batch answer of eth_getLogs (raw bytes, or already parsed) -> one row per log, in id order."""
-    if isinstance(body, (bytes, bytearray)):
-        df = pl.read_json(io.BytesIO(body), schema=_BODY)
-    else:
-        df = pl.DataFrame([{"id": i, "result": r} for i, r in enumerate(body)], schema=_BODY)
-    df = df.sort("id").explode("result").drop_nulls("result").unnest("result")
+def _parse(body: bytes) -> pl.DataFrame | None:
+    """A batch answer's members (id, result, error); None if Polars cannot read it as eth_getLogs answers."""
+    try:
+        return pl.read_json(io.BytesIO(body), schema=_BODY)
+    except pl.exceptions.PolarsError:
+        return None
+
+
+def logs_frame(members: pl.DataFrame | list) -> pl.DataFrame:
+    """eth_getLogs results (parsed members of a batch answer, or a list of results) -> one row per log, in order."""
+    if isinstance(members, list):
+        members = pl.DataFrame([{"id": i, "result": r} for i, r in enumerate(members)], schema=_BODY)
+    df = members.sort("id").explode("result").drop_nulls("result").unnest("result")
     return df.select(
         _hexint("blockNumber").alias("block_number"), _hexint("blockTimestamp").alias("block_timestamp"),
         _hexint("transactionIndex").alias("tx_index"), _hexint("logIndex").alias("log_index"),
@@ -39,19 +48,36 @@ def logs_frame(body) -> pl.DataFrame:
         pl.col("blockHash").alias("block_hash"),
         *(pl.col("topics").list.get(i, null_on_oob=True).alias(f"topic{i}") for i in range(4)), pl.col("data"))
 
-_TOO_BIG = re.compile(r"(range|too large|too many|more than|limit|exceed|10000|response size|timeout)", re.I)
+
+
+PROBE_AFTER = 32  # successful requests before the span may grow past a refusal again
 
 
 class LogFetcher:
     def __init__(self, client: JsonRpcClient, addresses: list[str], max_block_span: int = 2000,
-                 batch_size: int = 8, topic0: list[str] | None = None):
+                 batch_size: int = 8, topic0: list[str] | None = None, in_flight: int = 1):
         self.client = client
         self.addresses = [a.lower() for a in addresses]
         self.topic0 = topic0
         self.max_span = max_block_span
         self.span = max_block_span
         self.batch_size = batch_size
+        self.in_flight = max(1, in_flight)
         self.splits = 0
+        self.cap = max_block_span  # the span may grow up to here
+        self.since_refusal = 0
+
+    def _refused(self, spans) -> None:
+        self.splits += 1
+        widest = max(b - a + 1 for a, b in spans)
+        self.span = self.cap = max(1, min(self.span, widest // 2))
+        self.since_refusal = 0
+
+    def _served(self) -> None:
+        self.since_refusal += 1
+        if self.since_refusal >= PROBE_AFTER:
+            self.cap = self.max_span
+        self.span = min(self.cap, self.max_span, self.span * 2)
 
     def _params(self, lo: int, hi: int) -> list:
         f = {"fromBlock": hex(lo), "toBlock": hex(hi), "address": self.addresses}
@@ -72,32 +98,57 @@ class LogFetcher:
     def fetch_frame(self, lo: int, hi: int) -> pl.DataFrame:
         """Every log of the addresses in [lo, hi] as a frame (logs_frame columns), in chain order.
 
-        The next batch is requested on a thread while this one is parsed, so the node and the parsing overlap.
+        Up to `in_flight` requests are out at once (each on its own keep-alive connection) while the answers
+        are parsed in order here: the node is never idle waiting for us, and a remote node's latency overlaps.
+        A refusal for size halves the span: the requests planned after it are dropped and planned again.
         """
         frames: list[pl.DataFrame] = []
-        with ThreadPoolExecutor(1) as pool:
-            spans = self._spans(lo, hi)
-            fut = pool.submit(self._request, spans) if spans else None
-            while fut is not None:
+        out: deque = deque()  # (spans, future) in block order
+        cur = lo
+        with ThreadPoolExecutor(self.in_flight) as pool:
+            def top_up():
+                nonlocal cur
+                while len(out) < self.in_flight and cur <= hi:
+                    spans = self._spans(cur, hi)
+                    cur = spans[-1][1] + 1
+                    out.append((spans, pool.submit(self._request, spans)))
+            top_up()
+            while out:
+                spans, fut = out.popleft()
                 try:
                     body = fut.result()
+                    top_up()  # the next requests go out while this answer is parsed
+                    frame = self._frame(spans, body)
                 except RpcError as err:
-                    if not _TOO_BIG.search(err.message) or self.span == 1:
+                    if not is_size_refusal(err.message) or max(b - a for a, b in spans) == 0:
                         raise
-                    self.splits += 1
-                    self.span = max(1, self.span // 2)
-                    spans = self._spans(spans[0][0], hi)
-                    fut = pool.submit(self._request, spans)
+                    self._refused(spans)
+                    for _, later in out:  # planned with the old span; answers (or errors) are discarded
+                        later.cancel()
+                    out.clear()
+                    cur = spans[0][0]
+                    top_up()
                     continue
-                nxt = self._spans(spans[-1][1] + 1, hi)
-                if self.span < self.max_span:
-                    self.span = min(self.max_span, self.span * 2)
-                fut = pool.submit(self._request, nxt) if nxt else None
-                spans = nxt
-                frames.append(logs_frame(body))
-        if not frames:
-            return logs_frame(orjson.dumps([]))
-        return pl.concat(frames)
+                self._served()
+                frames.append(frame)
+        return pl.concat(frames) if frames else logs_frame([])
+
+    def _calls(self, spans) -> list:
+        return [("eth_getLogs", self._params(a, b)) for a, b in spans]
 
     def _request(self, spans):
-        return self.client.batch_raw([("eth_getLogs", self._params(a, b)) for a, b in spans])
+        return self.client.batch_raw(self._calls(spans))
+
+    def _frame(self, spans, body) -> pl.DataFrame:
+        """An answer -> its logs.  Members that are errors (or a body Polars cannot read) go through the
+        client's batch(): rate limits are retried there, other errors raised (a size refusal: the span halves)."""
+        if isinstance(body, (bytes, bytearray)):
+            members = _parse(body)
+            if members is not None and members["error"].is_null().all():
+                return logs_frame(members)
+            try:
+                first = orjson.loads(body)
+            except orjson.JSONDecodeError:  # a mangled answer: asked again
+                first = None
+            body = self.client.batch(self._calls(spans), first=first)
+        return logs_frame(body)

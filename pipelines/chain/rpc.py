@@ -12,6 +12,7 @@ eth_getLogs bodies it spent 0.06 s of CPU where requests spent 0.35 s (requests 
 import base64
 import http.client
 import random
+import re
 import threading
 import time
 from urllib.parse import urlsplit
@@ -41,8 +42,17 @@ class _Retry(Exception):
 _TRANSIENT = (OSError, http.client.HTTPException, _Retry, orjson.JSONDecodeError)  # OSError: refused, reset, timeout
 
 
-_RETRYABLE_CODES = {-32005, -32016, 429, -32603, -32000}
 _RATE_WORDS = ("rate limit", "too many requests", "exceeded", "capacity")
+# A refusal of an eth_getLogs request for its size (a span or result cap, as providers word it): not retried
+# as it is, the caller splits the range.  Checked before the rate-limit signs: Infura answers both a result cap
+# and a rate limit with -32005, and Alchemy's "Log response size exceeded" holds "exceeded".
+_SIZE_REFUSAL = re.compile(r"blocks? range|range (is )?too|too (large|wide|big)|max(imum)?( allowed)?( block)? range|"
+                           r"more than [\d,]+|[\d,]+ blocks|requested blocks|response size|result size|max results|"
+                           r"too many (results|logs|blocks)|timeout|timed out", re.I)
+
+
+def is_size_refusal(message: str) -> bool:
+    return bool(_SIZE_REFUSAL.search(message))
 
 
 class RateLimiter:
@@ -122,8 +132,8 @@ class JsonRpcClient:
                     raise _Retry(f"HTTP {status}")
                 if status >= 400:
                     raise RpcUnavailable(f"{self.safe_url} answered HTTP {status}")
-                if raw and b'"error"' not in content and content[:1] == b"[":
-                    return content  # the caller parses it (vectorised); errors take the parsed path below
+                if raw and content[:1] == b"[":
+                    return content  # a batch answer: the caller parses it (vectorised) and checks its members
                 return orjson.loads(content)
             except _TRANSIENT as e:
                 if attempt == self.max_retries:
@@ -136,6 +146,8 @@ class JsonRpcClient:
     @staticmethod
     def _retryable(err: dict) -> bool:
         msg = str(err.get("message", "")).lower()
+        if is_size_refusal(msg):
+            return False
         return err.get("code") in (429, -32005) or any(w in msg for w in _RATE_WORDS)
 
     def call(self, method: str, params: list):
@@ -151,7 +163,9 @@ class JsonRpcClient:
         raise AssertionError("unreachable")
 
     def batch_raw(self, calls: list[tuple[str, list]]) -> bytes | list:
-        """Like batch(), but a clean answer comes back as the raw JSON body (bytes) for vectorised parsing."""
+        """Like batch(), but a batch answer comes back as the raw JSON body (bytes) for vectorised parsing.  Its
+        members may be errors: the caller checks while it parses (no second pass over the body) and hands such
+        an answer to batch(calls, first=...), which retries rate limits and raises the rest."""
         body = orjson.dumps([{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)])
         out = self._post(body, raw=True)
         if isinstance(out, bytes):

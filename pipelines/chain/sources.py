@@ -18,10 +18,11 @@ def empty_raw() -> pl.DataFrame:
 
 
 class RpcLogSource:
-    def __init__(self, client: JsonRpcClient, max_block_span: int, batch_size: int = 8):
+    def __init__(self, client: JsonRpcClient, max_block_span: int, batch_size: int = 8, in_flight: int = 1):
         self.client = client
         self.max_block_span = max_block_span
         self.batch_size = batch_size
+        self.in_flight = in_flight
         self.fetcher: LogFetcher | None = None
 
     def head(self) -> int:
@@ -46,9 +47,11 @@ class RpcLogSource:
     def logs(self, lo: int, hi: int, addresses: list[str], topic0: list[str] | None = None) -> pl.DataFrame:
         if not addresses or lo > hi:
             return empty_raw()
-        fetcher = LogFetcher(self.client, addresses, self.max_block_span, self.batch_size, topic0)
+        fetcher = LogFetcher(self.client, addresses, self.max_block_span, self.batch_size, topic0,
+                             self.in_flight)
         if self.fetcher is not None:  # keep the span learnt from earlier refusals
-            fetcher.span = self.fetcher.span
+            old = self.fetcher
+            fetcher.span, fetcher.cap, fetcher.since_refusal = old.span, old.cap, old.since_refusal
         self.fetcher = fetcher
         frame = fetcher.fetch_frame(lo, hi)
         missing = frame.filter(pl.col("block_timestamp").is_null())["block_number"].unique().to_list()

@@ -26,7 +26,8 @@ COMPARED = ("raw_logs", "quarantine", "instruments", *EVENT_TABLES)
 
 
 def ingest(settings, url, client=None, **kw):
-    src = RpcLogSource(client or JsonRpcClient(url), settings.max_block_span)
+    src = RpcLogSource(client or JsonRpcClient(url), settings.max_block_span, settings.spans_per_request,
+                       settings.requests_in_flight)
     with writer(settings.duckdb_path) as con:
         r = land(con, src, settings, **kw)
         decode(con)
@@ -121,7 +122,8 @@ def test_faults_in_front_of_the_node_leave_identical_tables(node, settings, tmp_
     proxy = FaultProxy(node.url, max_span=10, seed=3)
     try:
         client = JsonRpcClient(proxy.url, max_retries=12, timeout=1.0, backoff=0.01, max_backoff=0.2, seed=1)
-        faulty = dataclasses.replace(settings, max_block_span=64)
+        # batches of spans and several requests out at once: a refusal drops the requests planned after it
+        faulty = dataclasses.replace(settings, max_block_span=64, spans_per_request=3, requests_in_flight=4)
         ingest(faulty, proxy.url, client=client)
     finally:
         proxy.close()
@@ -190,6 +192,8 @@ def test_bad_config_names_the_setting(tmp_path):
         load_settings(env={"OYSTER_CHAIN": "base"})
     with pytest.raises(ConfigError, match="spans_per_request"):
         load_settings(env={"OYSTER_SPANS_PER_REQUEST": "0"})
+    with pytest.raises(ConfigError, match="requests_in_flight"):
+        load_settings(env={"OYSTER_REQUESTS_IN_FLIGHT": "-2"})
 
 
 def test_cryo_parquet_dumps_ingest_like_the_node(node, settings, tmp_path):
