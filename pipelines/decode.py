@@ -1,12 +1,13 @@
 """Vectorised decoding of raw logs into one typed frame per event (spec §4), exact to the last bit.
 
 Static-layout events are decoded with Polars: the hex data is turned into bytes once, and each 32-byte word is
-sliced and reinterpreted as big-endian 64-bit limbs; no per-log ABI call.  Each word becomes:
+sliced and reinterpreted as big-endian integers; no per-log ABI call.  Each word becomes:
 - address: lowercase "0x" + 40 hex; bool: Boolean; bytes32: hex text;
 - types of at most 63 bits: Int64 (signed types sign-extended);
-- wider types: exact decimal text, computed through Int128 only for rows whose value provably fits in it
-  (Polars Int128 wraps silently on overflow), and by Python's int for the rare rest.  The store casts that text
-  to HUGEINT where the ABI type fits it, and keeps VARCHAR for uint128+/int256 (DESIGN.md).
+- wider types: exact decimal text, read as a big-endian Int128 from the word's low half only for rows whose
+  high half is the low half's sign extension (the value provably fits), and by Python's int for the rare rest.
+  The store casts that text to HUGEINT where the ABI type fits it, and keeps VARCHAR for uint128+/int256
+  (DESIGN.md).
 A log whose topic count, data length or padding does not fit its event goes to quarantine with the reason;
 a log with an unknown topic0 does too.  web3's process_log is the test oracle for every event.
 """
@@ -62,13 +63,12 @@ def _limb(word: pl.Expr, i: int) -> pl.Expr:
 
 def _wide_text(word: pl.Expr, signed: bool) -> tuple[pl.Expr, pl.Expr]:
     """(decimal text where the value fits in Int128, whether it fits).  The rest is fixed up per row later."""
-    l0, l1, l2, l3 = (_limb(word, i) for i in range(4))
-    hi = l2.reinterpret(signed=True).cast(pl.Int128) * pl.lit(2**64, dtype=pl.Int128) + l3.cast(pl.Int128)
-    zero, ones = pl.lit(0, pl.UInt64), pl.lit(2**64 - 1, pl.UInt64)
-    fits = (l0 == zero) & (l1 == zero) & (l2 < pl.lit(2**63, pl.UInt64))
+    low = word.bin.slice(16, 16).bin.reinterpret(dtype=pl.Int128, endianness="big")
+    high = word.bin.slice(0, 16)
+    fits = (high == pl.lit(b"\x00" * 16)) & (low >= 0)
     if signed:
-        fits = fits | ((l0 == ones) & (l1 == ones) & (l2 >= pl.lit(2**63, pl.UInt64)))
-    return pl.when(fits).then(hi.cast(pl.Utf8)), fits
+        fits = fits | ((high == pl.lit(b"\xff" * 16)) & (low < 0))
+    return pl.when(fits).then(low.cast(pl.Utf8)), fits
 
 
 def _slow_text(word: bytes, signed: bool) -> str:

@@ -1,8 +1,9 @@
 """Ingestion: land raw logs by block range and decode them into the events_<name> tables.
 
 land():  reorg check over the last `reorg_window` stored block hashes (repair = delete from the first changed
-         block on, then ingest again); then chunks of blocks up to head - confirmations, fetched up to 4 ahead on
-         a thread.  Consecutive chunks are written together once they hold `batch_logs` logs (or at the end):
+         block on, then ingest again); then chunks of blocks up to head - confirmations, in three stages on their
+         own threads (fetch, decode, write: pipelines/ahead.py).  Consecutive chunks are written together once
+         they hold `batch_logs` logs (or at the end):
          a write batch lands in one DuckDB transaction (delete the range, insert its logs, record its block
          hashes and coverage), so a run killed mid-way resumes from the last whole batch and re-running a range
          never duplicates.  Batching matters: a transaction touches ~25 tables and costs ~0.1 s whatever its
@@ -15,8 +16,7 @@ decode(): catches up raw logs of (decoded_to, covered_to] -> events_* and quaran
          or when decoding was switched off), again delete-then-insert by range.
 """
 import logging
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+import threading
 from dataclasses import dataclass
 
 import polars as pl
@@ -24,6 +24,7 @@ from eth_abi import decode as abi_decode
 
 from models.events import BY_NAME, EVENTS
 
+from .ahead import Ahead
 from .decode import RAW_COLUMNS, decode_frame
 from .store import event_columns, get_state, insert_frame, set_state
 
@@ -125,49 +126,53 @@ def land(con, source, settings, to_block: int | None = None, chunk_blocks: int =
         for inst, first in _parse_new_instruments(pre, settings.gate):
             known.setdefault(inst, first)
 
+    lock = threading.Lock()  # `known` grows in the writer (instruments found in a batch) while chunks are fetched
+
     def addresses(hi: int) -> list[str]:
-        return fixed + [a for a, b in known.items() if b <= hi]
+        with lock:
+            return fixed + [a for a, b in known.items() if b <= hi]
 
-    def fetch(lo: int, hi: int, addrs: list[str]):
-        return addrs, source.logs(lo, hi, addrs)
+    def chunks():
+        for lo, hi in ranges:
+            addrs = addresses(hi)
+            yield lo, hi, addrs, source.logs(lo, hi, addrs)
 
-    total = 0
     # decode in step with landing unless decoding lags behind (after a decoder change: decode() catches up);
     # a new warehouse starts both at the configured start block
     in_step = int(get_state(con, "decoded_to", str(start - 1))) == start - 1
-    pending: list[tuple] = []  # chunks of the write batch: (lo, hi, addresses requested, frame)
-    undecoded: list[pl.DataFrame] = []  # their frames not decoded yet
-    parts: list[tuple] = []  # decode_frame outputs of the batch so far
-    pending_logs = undecoded_logs = 0
-    # Chunks are fetched on a thread, up to `ahead` of the one in hand, and decoded as they arrive (in groups of
-    # at least `decode_logs`: a decode_frame call has a fixed cost of ~50 ms): the node, the parsing and the
-    # decoding work side by side, also while a whole batch is written.
-    ahead, decode_logs = 4, 20_000
-    with ThreadPoolExecutor(1) as pool:
-        futs = deque(pool.submit(fetch, lo, hi, addresses(hi)) for lo, hi in ranges[:ahead])
-        for i, (lo, hi) in enumerate(ranges):
-            used, frame = futs.popleft().result()
-            if i + ahead < len(ranges):
-                nlo, nhi = ranges[i + ahead]
-                futs.append(pool.submit(fetch, nlo, nhi, addresses(nhi)))
+    decode_logs = 20_000
+
+    def batches(fetched):
+        """Consecutive chunks as write batches of >= batch_logs logs (the last may hold fewer), with their decoded
+        tables (None when decoding lags).  Chunks are decoded as they arrive, in groups of >= decode_logs: a
+        decode_frame call has a fixed cost of ~60 ms."""
+        pending: list[tuple] = []  # chunks of the write batch: (lo, hi, addresses requested, frame)
+        undecoded: list[pl.DataFrame] = []  # their frames not decoded yet
+        parts: list[tuple] = []  # decode_frame outputs of the batch so far
+        pending_logs = undecoded_logs = 0
+        for lo, hi, used, frame in fetched:
             pending.append((lo, hi, used, frame))
             pending_logs += frame.height
-            full = pending_logs >= batch_logs or i + 1 == len(ranges)
+            full = pending_logs >= batch_logs or hi == target
             if in_step:
                 undecoded.append(frame)
                 undecoded_logs += frame.height
                 if full or undecoded_logs >= decode_logs:
                     parts.append(decode_frame(pl.concat(undecoded).select(RAW_COLUMNS)))
                     undecoded, undecoded_logs = [], 0
-            if not full:
-                continue
-            lo, hi = pending[0][0], pending[-1][1]
-            frame = pl.concat([p[3] for p in pending]) if len(pending) > 1 else frame
-            # an instrument missing from any chunk's request counts as late: refetched over the whole batch
-            used = sorted(set.intersection(*(set(p[2]) for p in pending)))
-            decoded = _merge_decoded(parts) if in_step else None
-            pending, parts, pending_logs = [], [], 0
-            total += _land_batch(con, source, settings, lo, hi, frame, decoded, used, known, cols)
+            if full:
+                frame = pl.concat([p[3] for p in pending]) if len(pending) > 1 else frame
+                # an instrument missing from any chunk's request counts as late: refetched over the whole batch
+                used = sorted(set.intersection(*(set(p[2]) for p in pending)))
+                yield pending[0][0], pending[-1][1], frame, _merge_decoded(parts) if in_step else None, used
+                pending, parts, pending_logs = [], [], 0
+
+    # Three stages on their own threads: chunks are fetched up to 4 ahead, decoded into write batches one batch
+    # ahead, and written here; the node, the parsing, the decoding and DuckDB work side by side.
+    total = 0
+    with Ahead(chunks(), depth=4, name="fetch") as fetched, Ahead(batches(fetched), 1, name="decode") as ready:
+        for lo, hi, frame, decoded, used in ready:
+            total += _land_batch(con, source, settings, lo, hi, frame, decoded, used, known, cols, lock)
             if on_chunk:
                 on_chunk(lo, hi, frame.height)
     n_inst = con.execute("SELECT count(*) FROM instruments").fetchall()[0][0]
@@ -186,7 +191,7 @@ def _merge_decoded(parts: list[tuple[dict, pl.DataFrame]]) -> tuple[dict, pl.Dat
             pl.concat([b for _, b in parts], how="vertical_relaxed"))
 
 
-def _land_batch(con, source, settings, lo, hi, frame, decoded, used, known, cols) -> int:
+def _land_batch(con, source, settings, lo, hi, frame, decoded, used, known, cols, lock) -> int:
     """One transaction: the batch's raw logs, its decoded events (None: decoding lags, decode() catches up),
     its block hashes and the coverage."""
     last = con.execute("SELECT max(block_number) FROM raw_logs").fetchall()[0][0]
@@ -194,7 +199,8 @@ def _land_batch(con, source, settings, lo, hi, frame, decoded, used, known, cols
     con.execute("BEGIN")
     try:
         for inst, first in _discover(con, frame, settings.gate):
-            known.setdefault(inst, first)
+            with lock:
+                known.setdefault(inst, first)
         # instruments known now but not when this chunk was requested (found in it, or just before it)
         late = [a for a, b in known.items() if b <= hi and a not in used]
         if late:

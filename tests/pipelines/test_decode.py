@@ -37,7 +37,9 @@ def _value(abi_type, rng, edge):
     bits = type_bits(abi_type)
     if abi_type.startswith("int"):
         lo, hi = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
-        return rng.choice([lo, hi, -1, 0, 1]) if edge else rng.randint(lo, hi)
+        # wider than 128 bits: the edges of what the Int128 fast path may take, and just past them
+        wide = [-(2**127), -(2**127) - 1, 2**127 - 1, 2**127] if bits > 128 else []
+        return rng.choice([lo, hi, -1, 0, 1, *wide]) if edge else rng.randint(lo, hi)
     hi = 2**bits - 1
     return rng.choice([0, hi, 2**127, 2**127 - 1, 2**63]) if edge and hi >= 2**127 else (
         rng.choice([0, hi]) if edge else rng.randint(0, hi))
