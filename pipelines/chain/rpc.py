@@ -48,7 +48,7 @@ _RATE_WORDS = ("rate limit", "too many requests", "exceeded", "capacity")
 # and a rate limit with -32005, and Alchemy's "Log response size exceeded" holds "exceeded".
 _SIZE_REFUSAL = re.compile(r"blocks? range|range (is )?too|too (large|wide|big)|max(imum)?( allowed)?( block)? range|"
                            r"more than [\d,]+|[\d,]+ blocks|requested blocks|response size|result size|max results|"
-                           r"too many (results|logs|blocks)|timeout|timed out", re.I)
+                           r"too many (results|logs|blocks)|timeout|timed out", re.IGNORECASE)
 
 
 def is_size_refusal(message: str) -> bool:
