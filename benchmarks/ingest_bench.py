@@ -70,6 +70,7 @@ def ours(settings, url, **land_args):
                            settings.requests_in_flight)
         r = land(con, src, settings, **land_args)
         decode(con)
+        src.close()
     return r.logs, time.perf_counter() - t
 
 

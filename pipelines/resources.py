@@ -4,7 +4,7 @@ Settings come from config/<chain>.yaml and OYSTER_* variables (pipelines.config)
 file.  On the devnet the chain resource starts anvil with the kept history for the duration of a step, so the
 main job runs with no node of the user's own.
 """
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 
 import dagster as dg
 
@@ -35,12 +35,16 @@ class ChainSource(dg.ConfigurableResource):
             from devnet.anvil import Anvil
             from devnet.build import build
             hist = build(s.devnet_size)
-            with Anvil(load_state=hist / "state.json") as node:
-                yield RpcLogSource(JsonRpcClient(node.url, s.requests_per_second, s.max_retries), s.max_block_span,
-                                   s.spans_per_request, s.requests_in_flight)
+            with Anvil(load_state=hist / "state.json") as node, closing(self._rpc(node.url, s)) as src:
+                yield src
         else:
-            yield RpcLogSource(JsonRpcClient(s.rpc_url, s.requests_per_second, s.max_retries), s.max_block_span,
-                               s.spans_per_request, s.requests_in_flight)
+            with closing(self._rpc(s.rpc_url, s)) as src:
+                yield src
+
+    @staticmethod
+    def _rpc(url: str, s) -> RpcLogSource:
+        return RpcLogSource(JsonRpcClient(url, s.requests_per_second, s.max_retries), s.max_block_span,
+                            s.spans_per_request, s.requests_in_flight)
 
 
 class Warehouse(dg.ConfigurableResource):

@@ -49,13 +49,13 @@ def logs_frame(members: pl.DataFrame | list) -> pl.DataFrame:
         *(pl.col("topics").list.get(i, null_on_oob=True).alias(f"topic{i}") for i in range(4)), pl.col("data"))
 
 
-
 PROBE_AFTER = 32  # successful requests before the span may grow past a refusal again
 
 
 class LogFetcher:
     def __init__(self, client: JsonRpcClient, addresses: list[str], max_block_span: int = 2000,
-                 batch_size: int = 8, topic0: list[str] | None = None, in_flight: int = 1):
+                 batch_size: int = 8, topic0: list[str] | None = None, in_flight: int = 1,
+                 pool: ThreadPoolExecutor | None = None):
         self.client = client
         self.addresses = [a.lower() for a in addresses]
         self.topic0 = topic0
@@ -63,6 +63,7 @@ class LogFetcher:
         self.span = max_block_span
         self.batch_size = batch_size
         self.in_flight = max(1, in_flight)
+        self.pool = pool  # request threads that outlive this fetcher (their keep-alive connections with them)
         self.splits = 0
         self.cap = max_block_span  # the span may grow up to here
         self.since_refusal = 0
@@ -102,35 +103,41 @@ class LogFetcher:
         are parsed in order here: the node is never idle waiting for us, and a remote node's latency overlaps.
         A refusal for size halves the span: the requests planned after it are dropped and planned again.
         """
+        if self.pool is None:
+            with ThreadPoolExecutor(self.in_flight) as pool:
+                return self._fetch(lo, hi, pool)
+        return self._fetch(lo, hi, self.pool)
+
+    def _fetch(self, lo: int, hi: int, pool: ThreadPoolExecutor) -> pl.DataFrame:
         frames: list[pl.DataFrame] = []
         out: deque = deque()  # (spans, future) in block order
         cur = lo
-        with ThreadPoolExecutor(self.in_flight) as pool:
-            def top_up():
-                nonlocal cur
-                while len(out) < self.in_flight and cur <= hi:
-                    spans = self._spans(cur, hi)
-                    cur = spans[-1][1] + 1
-                    out.append((spans, pool.submit(self._request, spans)))
-            top_up()
-            while out:
-                spans, fut = out.popleft()
-                try:
-                    body = fut.result()
-                    top_up()  # the next requests go out while this answer is parsed
-                    frame = self._frame(spans, body)
-                except RpcError as err:
-                    if not is_size_refusal(err.message) or max(b - a for a, b in spans) == 0:
-                        raise
-                    self._refused(spans)
-                    for _, later in out:  # planned with the old span; answers (or errors) are discarded
-                        later.cancel()
-                    out.clear()
-                    cur = spans[0][0]
-                    top_up()
-                    continue
-                self._served()
-                frames.append(frame)
+
+        def top_up():
+            nonlocal cur
+            while len(out) < self.in_flight and cur <= hi:
+                spans = self._spans(cur, hi)
+                cur = spans[-1][1] + 1
+                out.append((spans, pool.submit(self._request, spans)))
+        top_up()
+        while out:
+            spans, fut = out.popleft()
+            try:
+                body = fut.result()
+                top_up()  # the next requests go out while this answer is parsed
+                frame = self._frame(spans, body)
+            except RpcError as err:
+                if not is_size_refusal(err.message) or max(b - a for a, b in spans) == 0:
+                    raise
+                self._refused(spans)
+                for _, later in out:  # planned with the old span; answers (or errors) are discarded
+                    later.cancel()
+                out.clear()
+                cur = spans[0][0]
+                top_up()
+                continue
+            self._served()
+            frames.append(frame)
         return pl.concat(frames) if frames else logs_frame([])
 
     def _calls(self, spans) -> list:

@@ -1,5 +1,6 @@
 """Log sources: a JSON-RPC node, or a folder of cryo-style Parquet log dumps.  Both hand back raw logs as a
 Polars frame with decode.RAW_COLUMNS."""
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -24,6 +25,12 @@ class RpcLogSource:
         self.batch_size = batch_size
         self.in_flight = in_flight
         self.fetcher: LogFetcher | None = None
+        self._pool: ThreadPoolExecutor | None = None  # request threads kept across chunks: their connections stay open
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def head(self) -> int:
         return int(self.client.call("eth_blockNumber", []), 16)
@@ -47,8 +54,10 @@ class RpcLogSource:
     def logs(self, lo: int, hi: int, addresses: list[str], topic0: list[str] | None = None) -> pl.DataFrame:
         if not addresses or lo > hi:
             return empty_raw()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max(1, self.in_flight), thread_name_prefix="rpc")
         fetcher = LogFetcher(self.client, addresses, self.max_block_span, self.batch_size, topic0,
-                             self.in_flight)
+                             self.in_flight, self._pool)
         if self.fetcher is not None:  # keep the span learnt from earlier refusals
             old = self.fetcher
             fetcher.span, fetcher.cap, fetcher.since_refusal = old.span, old.cap, old.since_refusal

@@ -1,6 +1,7 @@
 """Ingestion against a real anvil holding the small devnet history."""
 import dataclasses
 import json
+from contextlib import closing
 import os
 import signal
 import subprocess
@@ -28,7 +29,7 @@ COMPARED = ("raw_logs", "quarantine", "instruments", *EVENT_TABLES)
 def ingest(settings, url, client=None, **kw):
     src = RpcLogSource(client or JsonRpcClient(url), settings.max_block_span, settings.spans_per_request,
                        settings.requests_in_flight)
-    with writer(settings.duckdb_path) as con:
+    with writer(settings.duckdb_path) as con, closing(src):
         r = land(con, src, settings, **kw)
         decode(con)
     return r

@@ -10,6 +10,7 @@ import pytest
 
 from pipelines.chain.logs import LogFetcher
 from pipelines.chain.rpc import JsonRpcClient, RpcUnavailable, is_size_refusal
+from pipelines.chain.sources import RpcLogSource
 
 ADDR = "0x" + "ab" * 20
 INFURA_CAP = {"code": -32005, "message": "query returned more than 10000 results"}
@@ -34,11 +35,16 @@ class LogsNode:
         self.cap, self.cap_error, self.rate_left = cap, cap_error, rate_errors
         self.lock = threading.Lock()
         self.refused = self.rate_limited = self.served = 0
+        self.connections: set[int] = set()  # client ports seen
         node = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as nodes answer
+            disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
+
             def do_POST(self):
                 req = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                node.connections.add(self.client_address[1])
                 out = [node.answer(m) for m in (req if isinstance(req, list) else [req])]
                 body = json.dumps(out if isinstance(req, list) else out[0]).encode()
                 self.send_response(200)
@@ -115,6 +121,19 @@ def test_a_node_that_keeps_rate_limiting_gives_up_with_a_clear_error(logs_node):
     with pytest.raises(RpcUnavailable) as err:
         LogFetcher(client, [ADDR], max_block_span=50, batch_size=2).fetch_frame(0, 99)
     assert "kept failing" in str(err.value) and "SECRET" not in str(err.value)
+
+
+def test_connections_outlive_a_chunk(logs_node):
+    """Each chunk used to start its own request threads, and so open new connections (a TLS handshake each on
+    a hosted node); the source keeps its threads and their keep-alive connections for its whole life."""
+    node = logs_node(cap=1000, cap_error=INFURA_CAP)
+    src = RpcLogSource(JsonRpcClient(node.url), max_block_span=10, batch_size=1, in_flight=2)
+    try:
+        frames = [src.logs(lo, lo + 49, [ADDR]) for lo in range(0, 300, 50)]
+    finally:
+        src.close()
+    assert sum(f.height for f in frames) == 300
+    assert len(node.connections) <= 2
 
 
 @pytest.mark.parametrize("message,size", [
