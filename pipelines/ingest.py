@@ -8,7 +8,7 @@ land():  reorg check over the last `reorg_window` stored block hashes (repair = 
          hashes and coverage), so a run killed mid-way resumes from the last whole batch and re-running a range
          never duplicates.  Batching matters: a transaction touches ~25 tables and costs ~0.1 s whatever its
          rows; on chunks of ~500 logs (what 1,000 blocks of a sparse chain hold) a transaction per chunk
-         ingested ~4.7k logs/s and batches ~48k logs/s (benchmarks/ingest_bench.py).
+         ingested ~8k logs/s and batches ~45-52k logs/s (benchmarks/ingest_bench.py).
          Instruments are discovered from Gate's NewInstrument logs; a new one's logs are fetched from the block
          it was created in.
          Each batch is decoded from memory in the same transaction, so raw and decoded tables never disagree.
