@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 
 import duckdb
 import polars as pl
@@ -170,6 +171,35 @@ def test_a_run_killed_mid_load_resumes_to_identical_tables(node, settings, tmp_p
     covered = int(con.execute("SELECT value FROM ingestion_state WHERE key='covered_to'").fetchall()[0][0])
     con.close()
     assert 40 <= covered < 200  # stopped part-way, on a whole chunk
+    ingest(settings, node.url)
+    assert dump(settings.duckdb_path) == dump(clean.duckdb_path)
+
+
+class _NodeGoesAway(JsonRpcClient):
+    """Fault injection: eth_getLogs fails for good after `calls` requests (as a node that went down)."""
+
+    def __init__(self, url: str, calls: int):
+        super().__init__(url)
+        self.left = calls
+
+    def batch_raw(self, calls):
+        self.left -= 1
+        if self.left < 0:
+            raise RpcUnavailable("node went away")
+        return super().batch_raw(calls)
+
+
+def test_a_node_failing_mid_load_stops_every_stage_and_a_rerun_gives_identical_tables(node, settings, tmp_path):
+    clean = dataclasses.replace(settings, duckdb_path=str(tmp_path / "clean.duckdb"))
+    ingest(clean, node.url)
+    threads = threading.active_count()
+    with pytest.raises(RpcUnavailable, match="node went away"):
+        ingest(settings, node.url, client=_NodeGoesAway(node.url, calls=12), chunk_blocks=10, batch_logs=300)
+    assert threading.active_count() == threads  # fetch, decode and request threads all stopped
+    con = duckdb.connect(settings.duckdb_path, read_only=True)
+    covered = int(con.execute("SELECT value FROM ingestion_state WHERE key='covered_to'").fetchall()[0][0])
+    con.close()
+    assert 0 < covered < 200  # whole batches landed before the failure, and only those
     ingest(settings, node.url)
     assert dump(settings.duckdb_path) == dump(clean.duckdb_path)
 
