@@ -2,15 +2,15 @@
 a batch answer, result caps worded as Infura and Alchemy word them (Infura's with the same code as its rate
 limit), and rate limits on single members.  Every log must come back once, in chain order, whatever the shape
 (spans per request, requests in flight)."""
-import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from pipelines.chain.logs import LogFetcher
 from pipelines.chain.rpc import JsonRpcClient, RpcUnavailable, is_size_refusal
 from pipelines.chain.sources import RpcLogSource
+
+from .local_node import LocalNode
 
 ADDR = "0x" + "ab" * 20
 INFURA_CAP = {"code": -32005, "message": "query returned more than 10000 results"}
@@ -27,7 +27,7 @@ def _log(block: int) -> dict:
             "logIndex": hex(block), "removed": False}
 
 
-class LogsNode:
+class LogsNode(LocalNode):
     """One log per block.  A span over `cap` blocks is refused with `cap_error`; the first `rate_errors`
     members asked for are refused with a rate limit."""
 
@@ -36,31 +36,14 @@ class LogsNode:
         self.lock = threading.Lock()
         self.refused = self.rate_limited = self.served = 0
         self.connections: set[int] = set()  # client ports seen
-        node = self
+        super().__init__(self._answer)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as nodes answer
-            disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
+    def _answer(self, handler, req):
+        self.connections.add(handler.client_address[1])
+        out = [self._member(m) for m in (req if isinstance(req, list) else [req])]
+        return 200, out if isinstance(req, list) else out[0]
 
-            def do_POST(self):
-                req = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                node.connections.add(self.client_address[1])
-                out = [node.answer(m) for m in (req if isinstance(req, list) else [req])]
-                body = json.dumps(out if isinstance(req, list) else out[0]).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def answer(self, m: dict) -> dict:
+    def _member(self, m: dict) -> dict:
         f = m["params"][0]
         lo, hi = int(f["fromBlock"], 16), int(f["toBlock"], 16)
         with self.lock:
@@ -73,10 +56,6 @@ class LogsNode:
                 return {"jsonrpc": "2.0", "id": m["id"], "error": self.cap_error}
             self.served += 1
         return {"jsonrpc": "2.0", "id": m["id"], "result": [_log(b) for b in range(lo, hi + 1)]}
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

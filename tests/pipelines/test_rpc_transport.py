@@ -2,52 +2,28 @@
 the URL's path, query and user info reach the node; a dropped connection and a 429 are retried on a fresh
 connection; a 4xx is not retried; the key in the URL never shows in an error."""
 import base64
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from pipelines.chain.rpc import JsonRpcClient, RpcUnavailable
 
+from .local_node import LocalNode
 
-class Node:
+
+class Node(LocalNode):
     def __init__(self, script: list[str]):
         self.script = list(script)  # what to do with each request: "ok", "drop", "429", "403"
         self.seen: list[tuple[str, str | None, dict]] = []
-        node = self
+        super().__init__(self._answer)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                node.seen.append((self.path, self.headers.get("Authorization"), body))
-                action = node.script.pop(0) if node.script else "ok"
-                if action == "drop":
-                    self.close_connection = True
-                    self.connection.close()
-                    return
-                if action in ("429", "403"):
-                    self.send_response(int(action))
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                out = json.dumps({"jsonrpc": "2.0", "id": body["id"], "result": "0x2a"}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+    def _answer(self, handler, body):
+        self.seen.append((handler.path, handler.headers.get("Authorization"), body))
+        action = self.script.pop(0) if self.script else "ok"
+        if action == "drop":
+            return None
+        if action in ("429", "403"):
+            return int(action), None
+        return 200, {"jsonrpc": "2.0", "id": body["id"], "result": "0x2a"}
 
 
 @pytest.fixture
