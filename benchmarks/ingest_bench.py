@@ -51,14 +51,15 @@ def ceiling(url, addrs, head, span, batch, in_flight):
     """The node's limit: eth_getLogs bodies received but not parsed, `batch` spans per request and `in_flight`
     requests at a time (each thread has its own keep-alive connection)."""
     client = JsonRpcClient(url)
-    f = LogFetcher(client, addrs, span, batch)
+    f = LogFetcher(client, span, batch)
+    flt = f.log_filter(addrs)
     groups, lo = [], 0
     while lo <= head:
         groups.append(f._spans(lo, head))
         lo = groups[-1][-1][1] + 1
     t = time.perf_counter()
     with ThreadPoolExecutor(in_flight) as pool:
-        n = sum(pool.map(lambda g: client.batch_raw([("eth_getLogs", f._params(a, b)) for a, b in g])
+        n = sum(pool.map(lambda g: client.batch_raw(f.calls(g, flt))
                          .count(b'"logIndex"'), groups))
     return n, time.perf_counter() - t
 
@@ -123,7 +124,7 @@ def stage_cpu(url, addrs, head, span, frame, path) -> dict:
         c = time.process_time()
         out = fn()
         return out, (time.process_time() - c) / frame.height * 1e6
-    _, fetch = cpu(lambda: LogFetcher(JsonRpcClient(url), addrs, span, 1, in_flight=4).fetch_frame(0, head))
+    _, fetch = cpu(lambda: LogFetcher(JsonRpcClient(url), span, 1, in_flight=4).fetch_frame(0, head, addrs))
     (tables, bad), dec = cpu(lambda: decode_frame(frame.select(RAW_COLUMNS)))
     cols = event_columns()
     with writer(path) as con:

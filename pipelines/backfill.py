@@ -14,7 +14,7 @@ import dagster as dg
 
 from .chain.sources import ParquetLogSource
 from .config import ROOT
-from .ingest import NEW_INSTRUMENT, _parse_new_instruments, land
+from .ingest import NEW_INSTRUMENT, land, parse_new_instruments
 from .resources import ChainSource, OysterConfig, Warehouse
 from .store import get_state
 
@@ -43,7 +43,7 @@ def plan_ranges(context: dg.OpExecutionContext, config: BackfillConfig, oyster: 
         lo = covered + 1 if config.from_block < 0 else config.from_block
         hi = head if config.to_block < 0 else min(config.to_block, head)
         new = source.logs(lo, hi, [s.gate], [NEW_INSTRUMENT]) if lo <= hi else None
-        instruments = _parse_new_instruments(new, s.gate) if new is not None else []
+        instruments = parse_new_instruments(new, s.gate) if new is not None else []
     with warehouse.reader() as con:
         instruments += [tuple(r) for r in con.execute("SELECT address, first_block FROM instruments").fetchall()]
     if lo > hi:

@@ -58,7 +58,7 @@ def _new_instruments(frame: pl.DataFrame, gate: str):
         yield inst.lower(), symbol, base.lower(), quote.lower(), r["block_number"]
 
 
-def _parse_new_instruments(frame: pl.DataFrame, gate: str) -> list[tuple[str, int]]:
+def parse_new_instruments(frame: pl.DataFrame, gate: str) -> list[tuple[str, int]]:
     return [(inst, block) for inst, _, _, _, block in _new_instruments(frame, gate)]
 
 
@@ -123,7 +123,7 @@ def land(con, source, settings, to_block: int | None = None, chunk_blocks: int =
     # includes them; they enter the instruments table with the chunk that holds their log.
     if ranges:
         pre = source.logs(start, target, [settings.gate], [NEW_INSTRUMENT])
-        for inst, first in _parse_new_instruments(pre, settings.gate):
+        for inst, first in parse_new_instruments(pre, settings.gate):
             known.setdefault(inst, first)
 
     lock = threading.Lock()  # `known` grows in the writer (instruments found in a batch) while chunks are fetched

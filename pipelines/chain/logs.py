@@ -53,17 +53,16 @@ PROBE_AFTER = 32  # successful requests before the span may grow past a refusal 
 
 
 class LogFetcher:
-    def __init__(self, client: JsonRpcClient, addresses: list[str], max_block_span: int = 2000,
-                 batch_size: int = 8, topic0: list[str] | None = None, in_flight: int = 1,
+    """One per log source: the span it learns from refusals holds for every range and address set it fetches."""
+
+    def __init__(self, client: JsonRpcClient, max_block_span: int = 2000, batch_size: int = 8, in_flight: int = 1,
                  pool: ThreadPoolExecutor | None = None):
         self.client = client
-        self.addresses = [a.lower() for a in addresses]
-        self.topic0 = topic0
         self.max_span = max_block_span
         self.span = max_block_span
         self.batch_size = batch_size
         self.in_flight = max(1, in_flight)
-        self.pool = pool  # request threads that outlive this fetcher (their keep-alive connections with them)
+        self.pool = pool  # request threads kept across calls (their keep-alive connections with them)
         self.splits = 0
         self.cap = max_block_span  # the span may grow up to here
         self.since_refusal = 0
@@ -80,11 +79,12 @@ class LogFetcher:
             self.cap = self.max_span
         self.span = min(self.cap, self.max_span, self.span * 2)
 
-    def _params(self, lo: int, hi: int) -> list:
-        f = {"fromBlock": hex(lo), "toBlock": hex(hi), "address": self.addresses}
-        if self.topic0:
-            f["topics"] = [self.topic0]
-        return [f]
+    @staticmethod
+    def log_filter(addresses: list[str], topic0: list[str] | None = None) -> dict:
+        f = {"address": [a.lower() for a in addresses]}
+        if topic0:
+            f["topics"] = [topic0]
+        return f
 
     def _spans(self, cur: int, hi: int) -> list[tuple[int, int]]:
         spans = []
@@ -96,21 +96,22 @@ class LogFetcher:
             cur = e + 1
         return spans
 
-    def fetch_frame(self, lo: int, hi: int) -> pl.DataFrame:
-        """Every log of the addresses in [lo, hi] as a frame (logs_frame columns), in chain order.
+    def fetch_frame(self, lo: int, hi: int, addresses: list[str], topic0: list[str] | None = None) -> pl.DataFrame:
+        """Every log of the addresses (and topic0s) in [lo, hi] as a frame (logs_frame columns), in chain order.
 
         Up to `in_flight` requests are out at once (each on its own keep-alive connection) while the answers
         are parsed in order here: the node is never idle waiting for us, and a remote node's latency overlaps.
         A refusal for size halves the span: the requests planned after it are dropped and planned again.
         """
+        flt = self.log_filter(addresses, topic0)
         if self.pool is None:
             with ThreadPoolExecutor(self.in_flight) as pool:
-                return self._fetch(lo, hi, pool)
-        return self._fetch(lo, hi, self.pool)
+                return self._fetch(lo, hi, flt, pool)
+        return self._fetch(lo, hi, flt, self.pool)
 
-    def _fetch(self, lo: int, hi: int, pool: ThreadPoolExecutor) -> pl.DataFrame:
+    def _fetch(self, lo: int, hi: int, flt: dict, pool: ThreadPoolExecutor) -> pl.DataFrame:
         frames: list[pl.DataFrame] = []
-        out: deque = deque()  # (spans, future) in block order
+        out: deque = deque()  # (spans, calls, future) in block order
         cur = lo
 
         def top_up():
@@ -118,19 +119,20 @@ class LogFetcher:
             while len(out) < self.in_flight and cur <= hi:
                 spans = self._spans(cur, hi)
                 cur = spans[-1][1] + 1
-                out.append((spans, pool.submit(self._request, spans)))
+                calls = self.calls(spans, flt)
+                out.append((spans, calls, pool.submit(self.client.batch_raw, calls)))
         top_up()
         while out:
-            spans, fut = out.popleft()
+            spans, calls, fut = out.popleft()
             try:
                 body = fut.result()
                 top_up()  # the next requests go out while this answer is parsed
-                frame = self._frame(spans, body)
+                frame = self._frame(calls, body)
             except RpcError as err:
                 if not is_size_refusal(err.message) or max(b - a for a, b in spans) == 0:
                     raise
                 self._refused(spans)
-                for _, later in out:  # planned with the old span; answers (or errors) are discarded
+                for _, _, later in out:  # planned with the old span; answers (or errors) are discarded
                     later.cancel()
                 out.clear()
                 cur = spans[0][0]
@@ -140,13 +142,12 @@ class LogFetcher:
             frames.append(frame)
         return pl.concat(frames) if frames else logs_frame([])
 
-    def _calls(self, spans) -> list:
-        return [("eth_getLogs", self._params(a, b)) for a, b in spans]
+    @staticmethod
+    def calls(spans, flt: dict) -> list:
+        """The eth_getLogs calls of one request."""
+        return [("eth_getLogs", [{"fromBlock": hex(a), "toBlock": hex(b), **flt}]) for a, b in spans]
 
-    def _request(self, spans):
-        return self.client.batch_raw(self._calls(spans))
-
-    def _frame(self, spans, body) -> pl.DataFrame:
+    def _frame(self, calls, body) -> pl.DataFrame:
         """An answer -> its logs.  Members that are errors (or a body Polars cannot read) go through the
         client's batch(): rate limits are retried there, other errors raised (a size refusal: the span halves)."""
         if isinstance(body, (bytes, bytearray)):
@@ -157,5 +158,5 @@ class LogFetcher:
                 first = orjson.loads(body)
             except orjson.JSONDecodeError:  # a mangled answer: asked again
                 first = None
-            body = self.client.batch(self._calls(spans), first=first)
+            body = self.client.batch(calls, first=first)
         return logs_frame(body)

@@ -24,13 +24,12 @@ class RpcLogSource:
         self.max_block_span = max_block_span
         self.batch_size = batch_size
         self.in_flight = in_flight
-        self.fetcher: LogFetcher | None = None
-        self._pool: ThreadPoolExecutor | None = None  # request threads kept across chunks: their connections stay open
+        self._fetcher: LogFetcher | None = None  # made on first use, with request threads kept across chunks
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+        if self._fetcher is not None:
+            self._fetcher.pool.shutdown()
+            self._fetcher = None
 
     def head(self) -> int:
         return int(self.client.call("eth_blockNumber", []), 16)
@@ -54,15 +53,10 @@ class RpcLogSource:
     def logs(self, lo: int, hi: int, addresses: list[str], topic0: list[str] | None = None) -> pl.DataFrame:
         if not addresses or lo > hi:
             return empty_raw()
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max(1, self.in_flight), thread_name_prefix="rpc")
-        fetcher = LogFetcher(self.client, addresses, self.max_block_span, self.batch_size, topic0,
-                             self.in_flight, self._pool)
-        if self.fetcher is not None:  # keep the span learnt from earlier refusals
-            old = self.fetcher
-            fetcher.span, fetcher.cap, fetcher.since_refusal = old.span, old.cap, old.since_refusal
-        self.fetcher = fetcher
-        frame = fetcher.fetch_frame(lo, hi)
+        if self._fetcher is None:
+            pool = ThreadPoolExecutor(max(1, self.in_flight), thread_name_prefix="rpc")
+            self._fetcher = LogFetcher(self.client, self.max_block_span, self.batch_size, self.in_flight, pool)
+        frame = self._fetcher.fetch_frame(lo, hi, addresses, topic0)
         missing = frame.filter(pl.col("block_timestamp").is_null())["block_number"].unique().to_list()
         if missing:  # public RPCs may omit blockTimestamp: fall back to batched block headers
             ts = self._timestamps(sorted(missing))

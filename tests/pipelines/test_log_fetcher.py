@@ -75,8 +75,8 @@ def logs_node():
 def test_result_caps_split_the_span_and_every_log_comes_back_once(logs_node, cap_error, spans, in_flight):
     node = logs_node(cap=7, cap_error=cap_error)
     client = JsonRpcClient(node.url, backoff=0.001, max_backoff=0.01, seed=1)
-    fetcher = LogFetcher(client, [ADDR], max_block_span=64, batch_size=spans, in_flight=in_flight)
-    frame = fetcher.fetch_frame(0, 299)
+    fetcher = LogFetcher(client, max_block_span=64, batch_size=spans, in_flight=in_flight)
+    frame = fetcher.fetch_frame(0, 299, [ADDR])
     assert frame["block_number"].to_list() == list(range(300))
     assert frame["block_timestamp"].to_list() == [1_700_000_000 + b for b in range(300)]
     assert node.refused > 0 and fetcher.splits > 0 and fetcher.span <= 7
@@ -88,8 +88,8 @@ def test_result_caps_split_the_span_and_every_log_comes_back_once(logs_node, cap
 def test_a_rate_limited_member_is_retried_not_split(logs_node):
     node = logs_node(cap=1000, cap_error=INFURA_CAP, rate_errors=3)
     client = JsonRpcClient(node.url, backoff=0.001, max_backoff=0.01, seed=1)
-    fetcher = LogFetcher(client, [ADDR], max_block_span=50, batch_size=4, in_flight=2)
-    frame = fetcher.fetch_frame(0, 399)
+    fetcher = LogFetcher(client, max_block_span=50, batch_size=4, in_flight=2)
+    frame = fetcher.fetch_frame(0, 399, [ADDR])
     assert frame["block_number"].to_list() == list(range(400))
     assert node.rate_limited == 3 and client.retries > 0 and fetcher.splits == 0
 
@@ -98,7 +98,7 @@ def test_a_node_that_keeps_rate_limiting_gives_up_with_a_clear_error(logs_node):
     node = logs_node(cap=1000, cap_error=INFURA_CAP, rate_errors=10**6)
     client = JsonRpcClient(node.url + "/SECRET", max_retries=2, backoff=0.001, max_backoff=0.01, seed=1)
     with pytest.raises(RpcUnavailable) as err:
-        LogFetcher(client, [ADDR], max_block_span=50, batch_size=2).fetch_frame(0, 99)
+        LogFetcher(client, max_block_span=50, batch_size=2).fetch_frame(0, 99, [ADDR])
     assert "kept failing" in str(err.value) and "SECRET" not in str(err.value)
 
 
