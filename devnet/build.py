@@ -10,11 +10,11 @@ from pathlib import Path
 
 import polars as pl
 
+from models.events import spec_of
+
 from .anvil import ROOT, Anvil, rpc
 from .chain_writer import ChainWriter, bytecode
 from .observer import install as install_observer
-from models.events import spec_of
-
 from .simulator import Simulator, numbered_events
 
 VERSION = 10  # bump when the simulator's output changes, so cached histories are rebuilt

@@ -1,5 +1,6 @@
 """The devnet's Observer: the ResponseTable contract at the Observer address, holding the answers the real
 Observer would give at the head, computed from the simulator's state (the same calls pipelines.observer makes)."""
+import requests
 from eth_utils import keccak
 
 from pipelines.observer import AMM_FIELDS, calldata, queries, response
@@ -37,7 +38,6 @@ def install(url: str, code: str, sim) -> int:
     """Put the ResponseTable at the Observer address and store every answer; returns how many."""
     rpc(url, "anvil_setCode", [OBSERVER_ADDR, code])
     table = answers(sim)
-    import requests
     session = requests.Session()
     calls = []
     for data, answer in table.items():
