@@ -17,7 +17,7 @@ from .chain_writer import ChainWriter, bytecode
 from .observer import install as install_observer
 from .simulator import Simulator, numbered_events
 
-VERSION = 10  # bump when the simulator's output changes, so cached histories are rebuilt
+VERSION = 11  # bump when the simulator's output changes, so cached histories are rebuilt
 DEFAULT_SEED = 3  # its small history holds every path: liquidations, sweeps, third-party removals, partial cancels
 
 

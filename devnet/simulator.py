@@ -16,13 +16,13 @@ import math
 import random
 from dataclasses import dataclass, field
 
-from models.constants import PERP_EXPIRY, WAD, Status
+from models.constants import PERP_EXPIRY, WAD, Condition, Status
 from models.events import GATE, MARKET
 from models.instrument import Instrument, QuoteParam, Rejected
 from models.pair import InsufficientLiquidity
 from models.pearl import unpack_oid, unpack_rid
 from models.position import equity, is_mm_safe
-from models.tick_math import sqrt_to_wad, wad_to_tick
+from models.tick_math import sqrt_to_wad, wad_to_sqrt
 
 # Base mainnet addresses (spec §2), reused on the devnet so configs carry over.
 GATE_ADDR = "0x208b443983d8bcc8578e9d86db23fba547071270"
@@ -99,20 +99,23 @@ class Simulator:
         self.liquidators = [_addr(f"liquidator{i}") for i in range(3)]
         self.deposited: set = set()
         self.markets: list[Market] = []
-        for symbol, quote, mtype, expiries, spot, vol, unit, lp in (
-                ("ETH-USDC-PYTH", USDC, "PYTH", [PERP_EXPIRY], 2000, 0.0004, 3.0, 80_000),
-                ("BTC-WETH-LINK", WETH, "LINK", [PERP_EXPIRY], 30, 0.0003, 0.2, 40),
-                ("SOL-USDC-EMG", USDC, "EMG", [DATED_EXPIRY], 150, 0.0005, 40.0, 30_000)):
+        # Margin ratios and (trading, protocol) fee ratios as real Base instruments have them: most at IMR/MMR
+        # 1000/750 bps, BTC at 300/200; fee ratios (3,1), (1,2) or (1,1) bps.
+        for symbol, quote, mtype, expiries, spot, vol, unit, lp, (imr, mmr), (tfr, pfr) in (
+                ("ETH-USDC-PYTH", USDC, "PYTH", [PERP_EXPIRY], 2000, 0.0004, 3.0, 80_000, (1000, 750), (3, 1)),
+                ("BTC-WETH-LINK", WETH, "LINK", [PERP_EXPIRY], 30, 0.0003, 0.2, 40, (300, 200), (1, 2)),
+                ("SOL-USDC-EMG", USDC, "EMG", [DATED_EXPIRY], 150, 0.0005, 40.0, 30_000, (1000, 750), (1, 1))):
             addr = _addr("instrument:" + symbol)
-            inst = Instrument(addr, quote_decimals=QUOTES[quote])
+            inst = Instrument(addr, quote_decimals=QUOTES[quote], imr=imr, mmr=mmr)
             if quote == WETH:
-                inst.param = QuoteParam(min_margin_amount=2 * 10**15, trading_fee_ratio=3, protocol_fee_ratio=2,
+                inst.param = QuoteParam(min_margin_amount=2 * 10**15, trading_fee_ratio=tfr, protocol_fee_ratio=pfr,
                                         stability_fee_ratio_param=14415916854096691200, qtype=2, tip=10**14)
             else:
-                inst.param = QuoteParam(min_margin_amount=10 * WAD, trading_fee_ratio=3, protocol_fee_ratio=2,
+                inst.param = QuoteParam(min_margin_amount=10 * WAD, trading_fee_ratio=tfr, protocol_fee_ratio=pfr,
                                         stability_fee_ratio_param=14415916854096691200, qtype=1, tip=10**17)
-            self.markets.append(Market(symbol, inst, quote, mtype, expiries, spot * WAD, vol, unit, lp,
-                                       base=_addr("base:" + symbol.split("-")[0])))
+            # Gate's NewInstrument carries the zero address as base for LINK (CEX-feed) markets
+            base = "0x" + "00" * 20 if mtype == "LINK" else _addr("base:" + symbol.split("-")[0])
+            self.markets.append(Market(symbol, inst, quote, mtype, expiries, spot * WAD, vol, unit, lp, base=base))
         self.history = History()
         self.history.addresses = [GATE_ADDR, CONFIG_ADDR, *MARKETS.values(), *(m.inst.address for m in self.markets)]
 
@@ -158,29 +161,43 @@ class Simulator:
         cfg.append((CONFIG_ADDR, {"event": "DisableLiquidatorWhitelist"}))
         txs.append(cfg)
         for n, m in enumerate(self.markets, 1):
-            base, quote, mt = m.symbol.split("-")
-            salt = hashlib.sha256(f"{mt}|{base}|{m.quote}".encode()).digest()
-            logs = [(GATE_ADDR, {"event": "NewInstrument", "index": salt, "instrument": m.inst.address,
-                                 "base": m.base, "quote": m.quote, "symbol": m.symbol, "total": n})]
-            logs += self._logs(m, m.inst.update_param(m.inst.param))
-            logs += self._logs(m, m.inst.update_margin_ratio(1000, 500))
-            logs.append((m.market_addr, {"event": "UpdateEmaParam", "instrument": m.inst.address, "param_ema_half_time": 600,
-                                         "param_max_time_delta": 250, "param_max_raw_time_delta": 600,
-                                         "param_max_change_ratio_per_second": 3}))
-            logs.append((m.market_addr, {"event": "SetFeeder", "instrument": m.inst.address, "feeder_ftype": 1,
-                                         "feeder_scaler0": 10**10, "feeder_aggregator0": _addr("agg0" + m.symbol),
-                                         "feeder_heart_beat0": 3600, "feeder_scaler1": 0,
-                                         "feeder_aggregator1": "0x" + "00" * 20, "feeder_heart_beat1": 0}))
+            # the market learns its feeder and reports a first price before the instrument is launched
+            logs = [(m.market_addr, {"event": "UpdateEmaParam", "instrument": m.inst.address,
+                                     "param_ema_half_time": 600, "param_max_time_delta": 250,
+                                     "param_max_raw_time_delta": 600, "param_max_change_ratio_per_second": 3}),
+                    (m.market_addr, {"event": "SetFeeder", "instrument": m.inst.address, "feeder_ftype": 1,
+                                     "feeder_scaler0": 10**10, "feeder_aggregator0": _addr("agg0" + m.symbol),
+                                     "feeder_heart_beat0": 3600, "feeder_scaler1": 0,
+                                     "feeder_aggregator1": "0x" + "00" * 20, "feeder_heart_beat1": 0})]
             logs += self._logs(m, m.inst.update_spot(m.spot, m.spot, self.now))
             txs.append(logs)
+            txs.append(self._launch(n, m))
         return txs
+
+    def _launch(self, n: int, m: Market) -> list:
+        """Gate.launch with the first LP's add, in the order SynFutures' contracts emit it: UpdateCondition,
+        UpdateParam, UpdateMarginRatio, Gate NewInstrument, UpdateFundingIndex(0), UpdateAmmStatus(TRADING),
+        then the LP's Deposit, Scatter, Add."""
+        inst = m.inst
+        base, quote, mt = m.symbol.split("-")
+        salt = hashlib.sha256(f"{mt}|{base}|{m.quote}".encode()).digest()
+        logs = self._logs(m, inst.update_condition(Condition.NORMAL, self.now))
+        logs += self._logs(m, inst.update_param(inst.param))
+        logs += self._logs(m, inst.update_margin_ratio(inst.imr, inst.mmr))
+        logs.append((GATE_ADDR, {"event": "NewInstrument", "index": salt, "instrument": inst.address,
+                                 "base": m.base, "quote": m.quote, "symbol": m.symbol, "total": n}))
+        expiry = m.expiries[0]
+        logs += self._logs(m, inst.open_pair(expiry, wad_to_sqrt(inst.spot), inst.mark(expiry), self.now))
+        tick = inst.pair(expiry).amm.tick
+        lo, hi = (tick - 400) // 50 * 50, -(-(tick + 400) // 50) * 50
+        logs += self._logs(m, inst.add(expiry, self.lps[0], lo, hi, int(m.lp_margin) * WAD, self.now))
+        return logs
 
     def _seed_liquidity(self, m: Market, expiry: int) -> list:
         txs = []
-        for k, lp in enumerate(self.lps[:6]):
+        for k, lp in enumerate(self.lps[1:6], 1):
             inst = m.inst
-            a = inst.pair(expiry).amm
-            tick = a.tick if a.status != Status.DORMANT else wad_to_tick(inst.spot)
+            tick = inst.pair(expiry).amm.tick
             width = (400, 1000, 2000, 3000, 6000, 12000)[k]
             lo, hi = (tick - width) // 50 * 50, -(-(tick + width) // 50) * 50
             margin = int(m.lp_margin * (0.5 + self.rng.random())) * WAD

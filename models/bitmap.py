@@ -1,8 +1,9 @@
 """Tick bitmap (spec §5, §8): one bit per pearl-spaced tick, 256 ticks a word, searched in both directions.
 
 compressed = tick // PEARL_SPACING; wordPos = compressed >> 8; bitPos = compressed & 0xff, as in Uniswap v3's
-TickBitmap.  A search looks inside one word, as the contract does, and reports whether the tick it returns is
-initialised; the trade walk steps word by word.
+TickBitmap.  ``next_initialised`` searches across words in one call, as SynFutures' replay does
+(oyster-sdk TickMath.nextInitializedTick): the trade walk goes straight to the next initialised tick, without
+the intermediate stop at each word edge that Uniswap's contract makes (docs/protocol-rules.md, "The walk").
 """
 
 
@@ -41,6 +42,35 @@ class TickBitmap:
             lsb = (masked & -masked).bit_length() - 1
             return (c + (lsb - b)) * sp, True
         return (c + (255 - b)) * sp, False
+
+    def next_initialised(self, tick: int, lte: bool, bound: int) -> tuple[int, bool]:
+        """The next initialised tick in one step: the largest <= tick (lte) or the smallest > tick, searched
+        across words; (bound, False) when there is none before `bound` (MIN_TICK or MAX_TICK)."""
+        sp = self.spacing
+        words = self.words
+        c = tick // sp
+        if lte:
+            w, b = c >> 8, c & 0xFF
+            masked = words.get(w, 0) & ((2 << b) - 1)
+            last = (bound // sp) >> 8
+            while not masked:
+                w -= 1
+                if w < last:
+                    return bound, False
+                masked = words.get(w, 0)
+            t = ((w << 8) + masked.bit_length() - 1) * sp
+            return (t, True) if t >= bound else (bound, False)
+        c += 1
+        w, b = c >> 8, c & 0xFF
+        masked = words.get(w, 0) & ~((1 << b) - 1)
+        last = (bound // sp) >> 8
+        while not masked:
+            w += 1
+            if w > last:
+                return bound, False
+            masked = words.get(w, 0)
+        t = ((w << 8) + (masked & -masked).bit_length() - 1) * sp
+        return (t, True) if t <= bound else (bound, False)
 
     def initialised_ticks(self) -> list[int]:
         out = []

@@ -1,9 +1,9 @@
 """Depth (spec §9.5): base and quote a taker needs to move a pair's price to a target, from the curve and the
 resting orders in the way, without changing the pair.
 
-It follows the trade walk's order (orders at the current tick, then the curve to the next initialised tick,
-the orders there, the crossing), stopping at the target price.  Rounding as the walk: what the taker pays
-rounds up, what it receives rounds down.
+It follows the trade walk's order (going up, the asks at the current tick; then the curve to the next
+initialised tick, the orders there, the crossing), stopping at the target price.  Rounding as the walk: the
+base to reach a tick rounds up both ways, the quote the taker pays rounds up and what it receives rounds down.
 """
 from .constants import MAX_TICK, MIN_TICK
 from .pair import Pair
@@ -25,17 +25,16 @@ def depth_to(pair: Pair, target_sqrt: int) -> tuple[int, int]:
     s, t, liq = a.sqrt_px96, a.tick, a.liquidity
     up = target_sqrt > s
     base = quote = 0
-    q = _orders(pair, t, up)
-    if q and (sqrt_ratio_at_tick(t) <= target_sqrt if up else sqrt_ratio_at_tick(t) >= target_sqrt):
+    q = _orders(pair, t, up) if up else 0  # only a long takes the current tick's orders before moving
+    if q and sqrt_ratio_at_tick(t) <= target_sqrt:
         base += q
         quote += wmul(tick_to_wad(t), q)
     while s != target_sqrt:
-        nxt, init = pair.bitmap.next_within_word(t, not up)
-        nxt = min(nxt, MAX_TICK) if up else max(nxt, MIN_TICK)
+        nxt, init = pair.bitmap.next_initialised(t, not up, MAX_TICK if up else MIN_TICK)
         edge = sqrt_ratio_at_tick(nxt)
         stop = min(edge, target_sqrt) if up else max(edge, target_sqrt)
         if liq > 0 and stop != s:
-            base += amount0_delta(s, stop, liq, not up)
+            base += amount0_delta(s, stop, liq, True)
             quote += amount1_delta(s, stop, liq, up)
         s = stop
         if s != edge:

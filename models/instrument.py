@@ -1,36 +1,44 @@
-"""An instrument's state machine (spec §5, §6): actions in, the events the contract would emit out.
+"""An instrument's state machine (docs/protocol-rules.md): actions in, the events the contract would emit out.
 
-Each action runs the rules of spec §6 on exact integers and returns event dicts keyed by the field names of
+Each action runs the protocol's rules on exact integers and returns event dicts keyed by the field names of
 ``models.events`` (plus "event").  The devnet's simulator calls these with ``check=True`` (refusing what the
 contract would revert); the replay calls them with ``check=False`` on the inputs found in primary events and
-compares what they return with what the chain emitted.
+compares what they return with what the chain emitted.  The rules follow SynFutures' own replay engine
+(GitHub SynFutures/oyster-sdk: src/types/{pair,account,position,range,order}.ts) where it has them.
 
-Emission order inside one action (our choice; spec §11.3 leaves it open): UpdateFundingIndex (and
-UpdateSocialLossInsuranceFund when funding fed the insurance fund), FundingFee per realised position, the
-primary event, UpdateFeeState, UpdatePosition per changed position, UpdateSocialLossInsuranceFund.
-Gate Scatter/Gather for margin moved are returned too (source "gate", native decimals).
+Emission order inside one action (our choice where nothing public shows it): UpdateFundingIndex (and
+UpdateSocialLossInsuranceFund when funding fed the insurance fund), FundingFee per merge, the primary event,
+UpdateFeeState, UpdatePosition per changed position (then a Gather when a position closed to size 0 released
+its margin), UpdateSocialLossInsuranceFund.  Gate Scatter/Gather for margin moved are returned too (source
+"gate", native decimals).  Settle comes after the Cancel/Fill/Remove events that settle the trader's orders and
+ranges (SynFutures' replay expects that order).
 
-Choices where the spec says [I] (each tested in tests/models):
-- LP fee of a trade = floor(N*feeRatio/1e4) minus the makers' rebates, spread over totalLiquidity (spec §6.3).
-  With no liquidity at all the LP share goes to the protocol fee.
-- Taker fee = floor(N*feeRatio/1e4) + floor(N*protocolFeeRatio/1e4), so taker fee = maker + LP + protocol.
+Choices where no public source decides (each tested in tests/models):
+- Fee split (models.fees): the protocol keeps floor(N*protocolFeeRatio/1e4), makers their floored rebates, LPs
+  the rest of the rounded-up taker fee, spread over totalLiquidity (floor).  With no liquidity at all the LP
+  share goes to the protocol fee.
 - Trade.takenSize carries the taker's sign.
-- totalLong/totalShort count positions plus taken-but-unsettled orders; openInterests = max of the two.
-- A partial cancel takes its filled part and fee share out of the pearl's epoch (so later Fills share what
-  is left pro rata).
+- FundingFee(trader, funding) carries the funding realised by one merge, both sides summed.
+- Scatter moves ceil(wad / 10^(18-decimals)) native units (the trader pays the dust), Gather
+  floor(wad / 10^(18-decimals)); involvedFund moves by the native quantity scaled back to WAD.
+- A position closed to size 0 with a balance >= 0 is deleted and its balance gathered to the Gate (one whose
+  balance is negative stays as a debt).
+- A removed range's position is net of the tip paid to a third-party remover.
 - Mark = the market's smoothed spot (UpdateSpotState) for perps and dated futures alike.
 """
 from dataclasses import dataclass, field
 
 from .constants import (FUNDING_PERIOD, ORDER_SPACING, PERP_EXPIRY, RANGE_SPACING, RATIO_BASE, UINT128_MAX, Condition,
                         Status)
+from .fees import lp_fee, protocol_fee, taker_fee
 from .funding import funding_step, pack_funding_index
 from .pair import InsufficientLiquidity, Pair
 from .pearl import oid, rid
-from .position import Position, combine, equity, is_im_safe, is_mm_safe, realise
-from .range_math import liquidity_from_margin, range_to_position
-from .tick_math import sqrt_ratio_at_tick, sqrt_to_wad, tick_at_sqrt_ratio, tick_to_wad, wad_to_sqrt
-from .wad import bps_of_down, r2w, wmul
+from .position import (Indices, Position, closed_size, combine, equity, equity_unrealised, is_im_safe, realise,
+                       realise_funding, split)
+from .range_math import entry_base, liquidity_from_margin, range_to_position
+from .tick_math import sqrt_ratio_at_tick, sqrt_to_wad, tick_at_sqrt_ratio, tick_to_wad
+from .wad import r2w, wmul
 
 
 class Rejected(ValueError):
@@ -92,17 +100,18 @@ class Instrument:
     def _period(self) -> int:
         return self.funding_hour * 3600 if self.funding_hour else FUNDING_PERIOD
 
-    def _to_native(self, wad: int) -> int:
-        return wad // 10 ** (18 - self.quote_decimals)
-
     def _gate(self, name: str, trader: str, expiry: int, wad: int) -> dict:
+        """A Gate Scatter (margin in) or Gather (margin out) of `wad`, in the quote's native decimals."""
         pair = self.pair(expiry)
+        scale = 10 ** (18 - self.quote_decimals)
         if name == "Scatter":
-            pair.amm.involved_fund += wad
+            quantity = -(-wad // scale)
+            pair.amm.involved_fund += quantity * scale
         else:
-            pair.amm.involved_fund -= wad
+            quantity = wad // scale
+            pair.amm.involved_fund = max(pair.amm.involved_fund - quantity * scale, 0)
         return {"event": name, "source": "gate", "quote": None, "trader": trader, "instrument": self.address,
-                "expiry": expiry, "quantity": self._to_native(wad)}
+                "expiry": expiry, "quantity": quantity}
 
     def _touch(self, pair: Pair, now: int, out: list) -> None:
         """Lazy funding update (perps, while trading)."""
@@ -130,20 +139,32 @@ class Instrument:
                 "long_social_loss_index": a.long_social_loss_index,
                 "short_social_loss_index": a.short_social_loss_index, "insurance_fund": a.insurance_fund}
 
-    def _realised(self, pair: Pair, trader: str, out: list) -> Position:
-        """The trader's position with funding and social loss realised (emits FundingFee)."""
-        a = pair.amm
-        pos = self.positions.get((a.expiry, trader))
-        pos = pos.copy() if pos else Position()
-        f = realise(pos, a.long_funding_index, a.short_funding_index, a.long_social_loss_index,
-                    a.short_social_loss_index, a.expiry == PERP_EXPIRY)
+    @staticmethod
+    def _indices(a) -> Indices:
+        return Indices(a.long_funding_index, a.short_funding_index, a.long_social_loss_index,
+                       a.short_social_loss_index, a.expiry == PERP_EXPIRY)
+
+    def _position(self, pair: Pair, trader: str) -> Position:
+        """A copy of the trader's position (empty if it has none)."""
+        pos = self.positions.get((pair.amm.expiry, trader))
+        return pos.copy() if pos else Position()
+
+    def _merge(self, pair: Pair, trader: str, pos: Position, pic: Position, out: list) -> Position:
+        """Net `pic` into the trader's `pos`: funding and social loss of both realised first (every merge does,
+        SDK combine), then the sides netted; openInterests loses the closed size."""
+        idx = self._indices(pair.amm)
+        pic = pic.copy()
+        f = realise(pos, idx) + realise(pic, idx)
         if f:
             out.append({"event": "FundingFee", "trader": trader, "funding": f})
-        return pos
+        pair.amm.open_interests -= closed_size(pos, pic)
+        return combine(pos, pic)[0]
 
-    def _store(self, pair: Pair, trader: str, new: Position, out: list, phantom: int = 0) -> None:
-        """Save a position, keep OI in step, emit UpdatePosition.  `phantom` is taken order size (makers'
-        sign) that the OI already counted and that this change settles."""
+    def _store(self, pair: Pair, trader: str, new: Position, out: list, phantom: int = 0,
+               release: bool = True) -> None:
+        """Save a position, keep totalLong/totalShort in step, emit UpdatePosition.  `phantom` is taken order
+        size (makers' sign) that the totals already counted and that this change settles.  A position closed
+        to size 0 is deleted and, with `release`, its balance (if any) gathered back to the Gate."""
         a = pair.amm
         key = (a.expiry, trader)
         old = self.positions.get(key)
@@ -154,9 +175,16 @@ class Instrument:
             a.total_short += phantom
         a.total_long += max(new.size, 0) - max(old_size, 0)
         a.total_short += max(-new.size, 0) - max(-old_size, 0)
-        a.open_interests = max(a.total_long, a.total_short)
-        self.positions[key] = new
+        gather = 0
+        if new.size == 0 and new.balance >= 0 and (release or new.balance == 0):
+            gather = new.balance
+            new = Position()
+            self.positions.pop(key, None)
+        else:
+            self.positions[key] = new
         out.append({"event": "UpdatePosition", "expiry": a.expiry, "trader": trader, **_pic(new)})
+        if gather:
+            out.append(self._gate("Gather", trader, a.expiry, gather))
 
     def _fee_event(self, a) -> dict:
         return {"event": "UpdateFeeState", "expiry": a.expiry, "fee_index": a.fee_index,
@@ -207,6 +235,25 @@ class Instrument:
                     "mark": mark})
         return out
 
+    def open_pair(self, expiry: int, sqrt_px96: int, mark: int, now: int) -> list:
+        """A pair starts trading at `sqrt_px96` (the launch), as SynFutures' contracts emit it: UpdateFundingIndex(0)
+        (perpetuals: our reading of one perpetual's launch receipt), then UpdateAmmStatus(TRADING, price, mark).
+        The first LP's Add follows in the same transaction."""
+        pair = self.pair(expiry)
+        a = pair.amm
+        if a.status != Status.DORMANT:
+            raise Rejected("pair already open")
+        if self.spot == 0:
+            self.spot = mark
+        a.sqrt_px96, a.tick, a.status, a.timestamp = sqrt_px96, tick_at_sqrt_ratio(sqrt_px96), Status.TRADING, now
+        out: list = []
+        if expiry == PERP_EXPIRY:
+            out.append({"event": "UpdateFundingIndex",
+                        "funding_index": pack_funding_index(a.long_funding_index, a.short_funding_index)})
+        out.append({"event": "UpdateAmmStatus", "expiry": expiry, "status": Status.TRADING, "sqrt_px96": sqrt_px96,
+                    "mark": mark})
+        return out
+
     def claim_protocol_fee(self, expiry: int) -> list:
         a = self.pair(expiry).amm
         amount, a.protocol_fee = a.protocol_fee, 0
@@ -218,26 +265,16 @@ class Instrument:
         pair = self.pair(expiry)
         a = pair.amm
         out: list = []
-        first = a.status == Status.DORMANT
-        if first and self.spot == 0:
-            raise Rejected("no mark price to open the pair at")
-        # The first Add opens the pair at the mark price (spec §4.1: it sets the initial price).
-        sqrt_now = wad_to_sqrt(self.spot) if first else a.sqrt_px96
-        tick_now = tick_at_sqrt_ratio(sqrt_now) if first else a.tick
         key = (expiry, trader, rid(tick_lower, tick_upper))
         if check:
-            if not first:
-                self._trading(pair, check)
+            self._trading(pair, check)
             if key in self.ranges:
                 raise Rejected("range exists")
-            if tick_lower % RANGE_SPACING or tick_upper % RANGE_SPACING or not tick_lower <= tick_now < tick_upper:
+            if tick_lower % RANGE_SPACING or tick_upper % RANGE_SPACING or not tick_lower <= a.tick < tick_upper:
                 raise Rejected("bad range ticks")
             if margin * RATIO_BASE // self.imr < 10 * self.param.min_margin_amount * RATIO_BASE // self.imr:
                 raise Rejected("range below minimum value")
-        if first:
-            a.sqrt_px96, a.tick, a.status, a.timestamp = sqrt_now, tick_now, Status.TRADING, now
-        else:
-            self._touch(pair, now, out)
+        self._touch(pair, now, out)
         s_l, s_u = sqrt_ratio_at_tick(tick_lower), sqrt_ratio_at_tick(tick_upper)
         liq = liquidity_from_margin(margin, a.sqrt_px96, s_l, s_u, self.imr)
         if liq <= 0:
@@ -245,12 +282,10 @@ class Instrument:
         pair.add_liquidity(tick_lower, tick_upper, liq)
         r = Range(liq, a.fee_index, margin, a.sqrt_px96)
         self.ranges[key] = r
+        a.open_interests += entry_base(liq, r.sqrt_entry_px96, s_u)  # SDK PairState.applyAdd
         out.append(self._gate("Scatter", trader, expiry, margin))
         out.append({"event": "Add", "expiry": expiry, "trader": trader, "tick_lower": tick_lower,
                     "tick_upper": tick_upper, **_range_fields(r)})
-        if first:
-            out.append({"event": "UpdateAmmStatus", "expiry": expiry, "status": Status.TRADING,
-                        "sqrt_px96": a.sqrt_px96, "mark": self.mark(expiry)})
         return out
 
     def range_value(self, expiry: int, trader: str, tick_lower: int, tick_upper: int):
@@ -278,14 +313,14 @@ class Instrument:
         del self.ranges[key]
         pair.remove_liquidity(tick_lower, tick_upper, r.liquidity)
         price = sqrt_to_wad(a.sqrt_px96)
+        # entry indices of the side the range ends on; a flat range takes the short side's (SDK rangeToPosition)
         pic = Position(r.balance + v.fee + v.pnl - 1 - tip, v.size, wmul(abs(v.size), price),
                        a.long_social_loss_index if v.size > 0 else a.short_social_loss_index,
                        (a.long_funding_index if v.size > 0 else a.short_funding_index)
-                       if expiry == PERP_EXPIRY and v.size else 0)
-        if v.size == 0:
-            pic.entry_social_loss_index = pic.entry_funding_index = 0
-        pos = self._realised(pair, trader, out)
-        merged, _ = combine(pos, pic)
+                       if expiry == PERP_EXPIRY else 0)
+        entry_delta = entry_base(r.liquidity, r.sqrt_entry_px96, sqrt_ratio_at_tick(tick_upper))
+        a.open_interests -= entry_delta - abs(v.size) if v.size < 0 else entry_delta  # SDK PairState.applyRemove
+        merged = self._merge(pair, trader, self._position(pair, trader), pic, out)
         out.append({"event": "Remove", "expiry": expiry, "trader": trader, "tick_lower": tick_lower,
                     "tick_upper": tick_upper, "fee": v.fee, **_pic(pic), "operator": operator, "tip": tip})
         if tip:
@@ -363,17 +398,23 @@ class Instrument:
             out.append(self._gate("Gather", trader, expiry, o.balance))
             out.append({"event": "Cancel", "expiry": expiry, "trader": trader, "tick": tick, "nonce": nonce,
                         "fee": 0, **_pic(Position())})
+            # a full cancel still realises the funding of the trader's position (SDK cancelOrFillOrder)
+            pos = self._position(pair, trader)
+            f = realise_funding(pos, self._indices(pair.amm))
+            if f:
+                out.insert(-2, {"event": "FundingFee", "trader": trader, "funding": f})
+                self._store(pair, trader, pos, out, release=False)
             return out
         filled = o.size - p.left
-        fee = p.fee * abs(filled) // abs(p.taken)
+        # the last share of an epoch takes all that is left of its fee, the others a floored pro-rata share
+        fee = p.fee if p.taken == filled else p.fee * abs(filled) // abs(p.taken)
         pic = self._order_position(pair, tick, filled, p.entry_social_loss_index, p.entry_funding_index,
                                    o.balance + fee)
         # The filled part and its rebate leave the epoch; the unfilled rest (all of `left`) is cancelled.
         p.taken -= filled
         p.fee -= fee
         pair.unplace(tick, p.left)
-        pos = self._realised(pair, trader, out)
-        merged, _ = combine(pos, pic)
+        merged = self._merge(pair, trader, self._position(pair, trader), pic, out)
         out.append({"event": "Cancel", "expiry": expiry, "trader": trader, "tick": tick, "nonce": nonce,
                     "fee": fee, **_pic(pic)})
         self._store(pair, trader, merged, out, phantom=filled)
@@ -390,13 +431,15 @@ class Instrument:
             raise Rejected("order not fully taken")
         self._touch(pair, now, out)
         del self.orders[key]
-        fee = rec.fee * abs(o.size) // abs(rec.taken)
+        # each Fill takes its share out of the record, the last one all that is left (SDK fillOrderToPosition)
+        fee = rec.fee if rec.taken == o.size else rec.fee * abs(o.size) // abs(rec.taken)
+        rec.fee -= fee
+        rec.taken -= o.size
         tip = self.param.tip if operator != trader else 0
         pic = self._order_position(pair, tick, o.size, rec.entry_social_loss_index, rec.entry_funding_index,
                                    o.balance + fee - tip)
         pair.order_closed(tick, nonce)  # after the record's share was taken
-        pos = self._realised(pair, trader, out)
-        merged, _ = combine(pos, pic)
+        merged = self._merge(pair, trader, self._position(pair, trader), pic, out)
         out.append({"event": "Fill", "expiry": expiry, "trader": trader, "tick": tick, "nonce": nonce,
                     "fee": fee, **_pic(pic), "operator": operator, "tip": tip})
         if tip:
@@ -406,18 +449,22 @@ class Instrument:
 
     # --- trading ------------------------------------------------------------------------------------------
     def _walk_and_fee(self, pair: Pair, size: int, fee_ratio: int):
+        """Walk the taker through orders and curve; book the fee (models.fees) and the OI of a taker
+        (SDK PairState.updateLongShortOI: a long adds the size it took from orders, a short its whole size).
+        Returns (walk, taker fee)."""
         a = pair.amm
         res = pair.walk(size, fee_ratio)
         n = res.entry_notional
-        trading_fee = bps_of_down(n, fee_ratio)
-        protocol_fee = bps_of_down(n, self.param.protocol_fee_ratio)
-        lp_fee = trading_fee - res.maker_fee
+        pfr = self.param.protocol_fee_ratio
+        to_protocol = protocol_fee(n, pfr)
+        to_lps = lp_fee(n, fee_ratio, pfr, res.maker_fee)
         if a.total_liquidity > 0:
-            a.fee_index += lp_fee * 10**18 // a.total_liquidity
+            a.fee_index += to_lps * 10**18 // a.total_liquidity
         else:
-            protocol_fee += lp_fee
-        a.protocol_fee += protocol_fee
-        return res, trading_fee + bps_of_down(n, self.param.protocol_fee_ratio)
+            to_protocol += to_lps
+        a.protocol_fee += to_protocol
+        a.open_interests += res.taken_size if size > 0 else abs(size)
+        return res, taker_fee(n, fee_ratio, pfr)
 
     def _deviation_ok(self, pair: Pair, sqrt_before: int) -> bool:
         """A trade may not push the fair price past IMR from mark (spec §6.6, the SDK's withinDeviationLimit);
@@ -444,14 +491,12 @@ class Instrument:
         sqrt_before = a.sqrt_px96
         res, taker_fee = self._walk_and_fee(pair, size, fee_ratio)
         n = res.entry_notional
-        pos = self._realised(pair, trader, out)
-        taker = Position(amount - taker_fee, size, n, a.long_social_loss_index if size > 0
-                         else a.short_social_loss_index,
-                         (a.long_funding_index if size > 0 else a.short_funding_index)
-                         if expiry == PERP_EXPIRY else 0)
-        merged, _ = combine(pos, taker)
+        idx = self._indices(a)
+        taker = Position(amount - taker_fee, size, n, idx.social_loss(size), idx.funding(size) if idx.perp else 0)
+        pos = self._position(pair, trader)
+        reducing = pos.size and (pos.size > 0) != (size > 0) and abs(size) <= abs(pos.size)
+        merged = self._merge(pair, trader, pos, taker, out)
         if check:
-            reducing = pos.size and (pos.size > 0) != (size > 0) and abs(size) <= abs(pos.size)
             if not self._deviation_ok(pair, sqrt_before):
                 raise Rejected("trade would push the fair price past the deviation limit")
             if not reducing and not is_im_safe(merged, self.mark(expiry), self.imr):
@@ -478,13 +523,16 @@ class Instrument:
         pair = self.pair(expiry)
         out: list = []
         self._touch(pair, now, out)
-        pos = self._realised(pair, trader, out)
+        pos = self._position(pair, trader)
+        f = realise_funding(pos, self._indices(pair.amm))  # an adjust realises funding only (SDK applyAdjust)
+        if f:
+            out.append({"event": "FundingFee", "trader": trader, "funding": f})
         pos.balance += net
-        if check and net < 0 and pos.size and not is_im_safe(pos, self.mark(expiry), self.imr):
+        if check and net < 0 and (pos.balance < 0 or pos.size and not is_im_safe(pos, self.mark(expiry), self.imr)):
             raise Rejected("withdrawal breaks IMR")
         out.append(self._gate("Scatter" if net > 0 else "Gather", trader, expiry, abs(net)))
         out.append({"event": "Adjust", "expiry": expiry, "trader": trader, "net": net})
-        self._store(pair, trader, pos, out)
+        self._store(pair, trader, pos, out, release=False)
         return out
 
     def _cover_loss(self, pair: Pair, deficit: int, bankrupt_long: bool) -> bool:
@@ -525,93 +573,96 @@ class Instrument:
         pair.commit()
         return out
 
+    def _take_part(self, pair: Pair, target: str, part_size: int, mark: int) -> tuple[Position, Position, bool]:
+        """(part, rest, indices changed): `part_size` of the target's position split off pro rata (SDK
+        splitPosition; nothing re-based at mark, the rest keeps its entry indices unrealised), the part topped
+        up to zero equity at mark when it is under water, the deficit covered by the insurance fund and then
+        social loss."""
+        tpos = self._position(pair, target)
+        part, rest = (tpos, Position()) if part_size == tpos.size else split(tpos, part_size)
+        eq = equity_unrealised(part, mark, self._indices(pair.amm))
+        changed = False
+        if eq < 0:
+            changed = self._cover_loss(pair, -eq, tpos.size > 0)
+            part.balance -= eq
+        return part, rest, changed
+
     def _liquidate(self, expiry, liquidator, target, size, amount, now, check):
+        """Take-over (SDK applyLiquidateAsTarget / AsLiquidator): the liquidator receives `size` of the
+        target's position with its pro-rata balance and entry notional, adds `amount`, and merges."""
         pair = self.pair(expiry)
         a = pair.amm
         out: list = []
         self._touch(pair, now, out)
         mark = self.mark(expiry)
-        tpos = self._realised(pair, target, out)
-        if check and (tpos.size == 0 or is_mm_safe(tpos, mark, self.mmr)):
+        tpos = self._position(pair, target)
+        if check and (tpos.size == 0 or equity_unrealised(tpos, mark, self._indices(a)) >=
+                      wmul(wmul(mark, abs(tpos.size)), r2w(self.mmr))):
             raise Rejected("target is not liquidatable")
-        if abs(size) > abs(tpos.size) or (size > 0) != (tpos.size > 0):
+        if size == 0 or abs(size) > abs(tpos.size) or (size > 0) != (tpos.size > 0):
             raise Rejected("bad liquidation size")
-        eq = equity(tpos, mark)
-        changed = False
-        if eq < 0:
-            changed = self._cover_loss(pair, -eq, tpos.size > 0)
-            eq = 0
-        tpos = Position(eq, tpos.size, wmul(mark, abs(tpos.size)), tpos.entry_social_loss_index,
-                        tpos.entry_funding_index)
-        part_balance = eq * abs(size) // abs(tpos.size)
-        moved = Position(part_balance + amount, size, wmul(mark, abs(size)),
-                         a.long_social_loss_index if size > 0 else a.short_social_loss_index,
-                         (a.long_funding_index if size > 0 else a.short_funding_index)
-                         if expiry == PERP_EXPIRY else 0)
-        rest_size = tpos.size - size
-        rest = Position(eq - part_balance, rest_size, tpos.entry_notional - moved.entry_notional if rest_size else 0,
-                        tpos.entry_social_loss_index if rest_size else 0,
-                        tpos.entry_funding_index if rest_size else 0)
-        lpos = self._realised(pair, liquidator, out)
-        merged, _ = combine(lpos, moved)
+        part, rest, changed = self._take_part(pair, target, size, mark)
+        lpos = self._position(pair, liquidator)
+        lpos.balance += amount
+        merged = self._merge(pair, liquidator, lpos, part, out)
         if check and not is_im_safe(merged, mark, self.imr):
             raise Rejected("liquidator below IMR")
         if amount:
             out.append(self._gate("Scatter", liquidator, expiry, amount))
         out.append({"event": "Liquidate", "expiry": expiry, "trader": liquidator, "amount": amount, "mark": mark,
                     "target": target, "size": size})
-        self._store(pair, target, rest, out)
+        self._store(pair, target, rest, out, release=False)  # the whole balance went with the part
         self._store(pair, liquidator, merged, out)
         if changed:
             out.append(self._sl_event(a))
         return out
 
     def sweep(self, expiry: int, operator: str, target: str, size: int, now: int, check: bool = True) -> list:
-        """Force-close `size` (opposite to the target's position) against the AMM (spec §6.7)."""
+        """Force-close `size` (opposite to the target's position) against the AMM."""
         return self._guarded(expiry, self._sweep, expiry, operator, target, size, now, check)
 
     def _sweep(self, expiry, operator, target, size, now, check):
+        """SDK applySweep: the part swept is split off pro rata (topped up to zero equity at mark if under
+        water) and closed by a taker trade of `size` paying the fee; what the close leaves goes to the insurance
+        fund (docs: leftover margin), a deficit to insurance then social loss.  The rest stays unrealised."""
         pair = self.pair(expiry)
         a = pair.amm
         out: list = []
         self._touch(pair, now, out)
-        tpos = self._realised(pair, target, out)
-        if check and (tpos.size == 0 or (size > 0) == (tpos.size > 0) or abs(size) > abs(tpos.size)):
+        tpos = self._position(pair, target)
+        if check and (tpos.size == 0 or size == 0 or (size > 0) == (tpos.size > 0) or abs(size) > abs(tpos.size)):
             raise Rejected("bad sweep")
+        mark = self.mark(expiry)
+        part, rest, _ = self._take_part(pair, target, -size, mark)
         fee_ratio = self.param.trading_fee_ratio
-        res, taker_fee = self._walk_and_fee(pair, size, fee_ratio)
+        res, fee = self._walk_and_fee(pair, size, fee_ratio)
         n = res.entry_notional
-        closing = Position(-taker_fee, size, n, tpos.entry_social_loss_index, tpos.entry_funding_index)
-        merged, _ = combine(tpos, closing)
-        changed = False
-        if merged.size == 0:
-            if merged.balance >= 0:
-                a.insurance_fund += merged.balance
-            else:
-                self._cover_loss(pair, -merged.balance, tpos.size > 0)
-            merged = Position()
-            changed = True
+        idx = self._indices(a)
+        closing = Position(-fee, size, n, idx.social_loss(size), idx.funding(size) if idx.perp else 0)
+        left = self._merge(pair, target, part, closing, out).balance
+        if left >= 0:
+            a.insurance_fund += left
+        else:
+            self._cover_loss(pair, -left, tpos.size > 0)
         out.append({"event": "Sweep", "expiry": expiry, "trader": target, "size": size,
                     "taken_size": res.taken_size if size > 0 else -res.taken_size, "taken_value": res.taken_value,
-                    "entry_notional": n, "fee_ratio": fee_ratio, "sqrt_px96": a.sqrt_px96, "mark": self.mark(expiry),
+                    "entry_notional": n, "fee_ratio": fee_ratio, "sqrt_px96": a.sqrt_px96, "mark": mark,
                     "operator": operator})
         out[-1]["_walk"] = res
         out.append(self._fee_event(a))
-        self._store(pair, target, merged, out)
-        if changed:
-            out.append(self._sl_event(a))
+        self._store(pair, target, rest, out, release=False)
+        out.append(self._sl_event(a))
         return out
 
     def settle(self, expiry: int, trader: str, operator: str, now: int) -> list:
-        """After SETTLED: close the trader's orders, ranges and position at the settlement price."""
+        """After SETTLED: the trader's orders are filled or cancelled and its ranges removed (those events come
+        first), then Settle closes the position at the settlement price and pays out its equity."""
         pair = self.pair(expiry)
         a = pair.amm
         if a.status != Status.SETTLED:
             raise Rejected("pair not settled")
         price = a.settlement_price
-        out: list = [{"event": "Settle", "expiry": expiry, "trader": trader, "settlement": price, "balance": 0,
-                      "operator": operator}]
-        head = out[0]
+        out: list = []
         for (e, t, key), o in list(self.orders.items()):
             if e == expiry and t == trader:
                 tick = key >> 24
@@ -626,12 +677,14 @@ class Instrument:
                 tl = tl - (1 << 24) if tl & 0x800000 else tl
                 tu = tu - (1 << 24) if tu & 0x800000 else tu
                 out += self.remove(expiry, trader, tl, tu, trader, now, check=False)
-        pos = self._realised(pair, trader, out)
+        pos = self._position(pair, trader)
+        realise(pos, self._indices(a))
         payout = max(equity(pos, price), 0)
-        head["balance"] = payout
-        self._store(pair, trader, Position(), out)
-        if payout:
-            out.append(self._gate("Gather", trader, expiry, payout))
+        if pos.size < 0:  # SDK PairState.applySettle
+            a.open_interests += pos.size
+        out.append({"event": "Settle", "expiry": expiry, "trader": trader, "settlement": price, "balance": payout,
+                    "operator": operator})
+        self._store(pair, trader, Position(balance=payout), out)
         return out
 
 

@@ -1,10 +1,13 @@
-"""One pair's state (spec §5, §6.1-§6.3): the Amm record, pearls, records, the tick bitmap and the trade walk.
+"""One pair's state (docs/protocol-rules.md, "State" and "The walk"): the Amm record, pearls, records, the tick
+bitmap and the trade walk.
 
-The walk: a taker first takes opposite orders resting at the current tick; then moves along the curve to the
-next initialised tick in its direction (going down the current tick itself counts); on reaching a tick exactly
-it takes the orders there before crossing the tick's liquidity.  Going down, a walk that ends exactly on a tick
-does not cross it (the tick stays active, as in Uniswap).  The tick is kept as state, Uniswap-style, so a price
-that rounds back onto a crossed tick keeps tick = T - 1.
+The walk, as SynFutures' replay runs it (oyster-sdk SwapMath.swapCrossRange): only a long first takes the asks
+resting at the current tick; then the taker moves along the curve to the next initialised tick in its
+direction (found across bitmap words in one step; going down the current tick itself counts, so a short walks
+down to the current tick's price before it takes the bids resting there), takes the opposite orders at a tick
+it reaches, then crosses the tick's liquidity.  Going down, a walk that ends exactly on a tick does not cross
+it (the tick stays active, as in Uniswap).  The tick is kept as state, Uniswap-style, so a price that rounds
+back onto a crossed tick keeps tick = T - 1.
 """
 from dataclasses import dataclass, field, fields, replace
 
@@ -13,7 +16,8 @@ from .constants import MAX_TICK, MIN_TICK, PEARL_SPACING, Status
 from .pearl import Pearl, Record, weighted_index
 from .swap_math import swap_step
 from .tick_math import sqrt_ratio_at_tick, tick_at_sqrt_ratio, tick_to_wad
-from .wad import bps_of_down, wmul
+from .fees import maker_rebate
+from .wad import wmul
 
 
 class InsufficientLiquidity(ValueError):
@@ -211,7 +215,7 @@ class Pair:
         q = min(remaining, abs(p.left))
         maker = -q if long else q
         value = wmul(tick_to_wad(tick), q)
-        fee = bps_of_down(value, fee_ratio)
+        fee = maker_rebate(value, fee_ratio)
         a = self.amm
         sl, fi = ((a.short_social_loss_index, a.short_funding_index) if long
                   else (a.long_social_loss_index, a.long_funding_index))
@@ -245,14 +249,12 @@ class Pair:
         rem = abs(size)
         res = WalkResult()
         s, t, liq = a.sqrt_px96, a.tick, a.liquidity
-        rem -= self._take(t, long, rem, fee_ratio, res)
+        if long:
+            rem -= self._take(t, long, rem, fee_ratio, res)
         bitmap = self.bitmap
+        bound = MAX_TICK if long else MIN_TICK
         while rem > 0:
-            nxt, init = bitmap.next_within_word(t, not long)
-            if long:
-                nxt = min(nxt, MAX_TICK)
-            else:
-                nxt = max(nxt, MIN_TICK)
+            nxt, init = bitmap.next_initialised(t, not long, bound)
             target = sqrt_ratio_at_tick(nxt)
             start = s
             if liq > 0 and s != target:

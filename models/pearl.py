@@ -1,4 +1,4 @@
-"""Pearls and records (spec §5, §6.2): the per-tick state shared by LP range boundaries and limit orders.
+"""Pearls and records (docs/protocol-rules.md, "Orders"): the per-tick state shared by LP range boundaries and limit orders.
 
 A pearl holds Uniswap-style liquidityGross/Net and the order book of its tick: ``left`` is the signed unfilled
 size resting there (+ bids, - asks), ``taken`` the size taken from the current epoch (the makers' sign), ``fee``
@@ -6,6 +6,8 @@ the maker rebate accrued to that epoch, and size-weighted entry indices.  When `
 taken, the epoch is archived as a Record keyed (tick, nonce) and the nonce advances.
 """
 from dataclasses import dataclass
+
+from .wad import div_trunc
 
 
 class Pearl:
@@ -42,11 +44,13 @@ class Record:
 
 
 def weighted_index(old_index: int, old_size: int, new_index: int, add_size: int) -> int:
-    """Size-weighted average of an entry index, sizes as magnitudes; floors (our choice, spec §6.1 is silent)."""
+    """Size-weighted average of an entry index (sizes as magnitudes), truncated toward zero as Solidity's signed
+    division does (SynFutures' replay: weightedAverage with BigNumber division): a negative funding index
+    average rounds up, not down."""
     total = old_size + add_size
     if total == 0:
         return 0
-    return (old_index * old_size + new_index * add_size) // total
+    return div_trunc(old_index * old_size + new_index * add_size, total)
 
 
 def oid(tick: int, nonce: int) -> int:

@@ -1,4 +1,4 @@
-"""LP range math (spec §6.3, §7): liquidity from margin, the range's inventory, and range -> position.
+"""LP range math (docs/protocol-rules.md, "Ranges"): liquidity from margin, the range's inventory, and range -> position.
 
 A range is a long Uniswap-v3 position in base/quote plus an offsetting short, so at entry its net position is 0
 and it drifts with the price.  L is the largest liquidity whose margin covers IMR of the net position at both
@@ -45,11 +45,12 @@ def entry_quote(liquidity: int, sqrt_entry: int, sqrt_lower: int) -> int:
     return amount1_delta(sqrt_lower, sqrt_entry, liquidity, True)
 
 
-def holdings_at(liquidity: int, sqrt_p: int, sqrt_lower: int, sqrt_upper: int) -> tuple[int, int]:
-    """(base, quote) the range holds at price sqrt_p, rounded down (paid out to the LP)."""
+def holdings_at(liquidity: int, sqrt_p: int, sqrt_lower: int, sqrt_upper: int,
+                round_up: bool = False) -> tuple[int, int]:
+    """(base, quote) the range holds at price sqrt_p, rounded down, or up as range_to_position needs."""
     s = min(max(sqrt_p, sqrt_lower), sqrt_upper)
-    base = amount0_delta(s, sqrt_upper, liquidity, False) if s < sqrt_upper else 0
-    quote = amount1_delta(sqrt_lower, s, liquidity, False) if s > sqrt_lower else 0
+    base = amount0_delta(s, sqrt_upper, liquidity, round_up) if s < sqrt_upper else 0
+    quote = amount1_delta(sqrt_lower, s, liquidity, round_up) if s > sqrt_lower else 0
     return base, quote
 
 
@@ -62,8 +63,10 @@ class RangeValue:
 
 def range_to_position(liquidity: int, entry_fee_index: int, fee_index: int, sqrt_entry: int, sqrt_lower: int,
                       sqrt_upper: int, sqrt_p: int, price_wad: int) -> RangeValue:
-    """Value a range at the current price (spec §6.3 rangeToPosition)."""
-    base_now, quote_now = holdings_at(liquidity, sqrt_p, sqrt_lower, sqrt_upper)
+    """Value a range at the current price (rangeToPosition).  Both the entry and the removal inventories round
+    up, as both official SDKs compute them (oyster-sdk types/range.ts, perpv3-ts Range): a range removed at its
+    entry price is exactly flat.  The fee floors (wmulDown)."""
+    base_now, quote_now = holdings_at(liquidity, sqrt_p, sqrt_lower, sqrt_upper, True)
     base_entry = entry_base(liquidity, sqrt_entry, sqrt_upper)
     quote_entry = entry_quote(liquidity, sqrt_entry, sqrt_lower)
     size = base_now - base_entry

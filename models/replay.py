@@ -1,4 +1,4 @@
-"""The replay driver (spec §9): decoded events in (block, tx index, log index) order in, state out.
+"""The replay driver (docs/protocol-rules.md, "Replay"): decoded events in (block, tx index, log index) order in, state out.
 
 Events are taken a transaction at a time.  Each primary event (an action: Trade, Place, Add, ...) is re-executed
 by the engine in ``models.instrument`` with the inputs the event carries; the engine's output is the list of
@@ -40,6 +40,9 @@ NOT_REPLAYED = {"Deposit", "Withdraw", "UpdatePending", "SetThreshold", "SetPend
 
 @dataclass(frozen=True, slots=True)
 class Divergence:
+    """One difference between the replay and the chain, with its size and class (models.divergence):
+    diff = actual - expected (exact, None when not numeric), rel = |diff| / max(|expected|, |actual|, 1),
+    cls = 'rounding' (within the tolerance: counted as drift) or 'structural' (blocks the pipeline)."""
     block_number: int
     tx_index: int
     log_index: int
@@ -48,6 +51,11 @@ class Divergence:
     field: str
     expected: str
     actual: str
+    ts: int | None = None  # the block's timestamp
+    cls: str = "structural"  # or "rounding"
+    reason: str = ""
+    diff: int | None = None
+    rel: float | None = None
 
 
 @dataclass
@@ -169,8 +177,10 @@ class Replayer:
 
     def _new_instrument(self, ev: dict) -> None:
         addr = ev["instrument"].lower()
-        self.state.instrument_quote[addr] = ev["quote"].lower()
-        self.instrument(addr)
+        quote = ev["quote"].lower()
+        self.state.instrument_quote[addr] = quote
+        # the launch emits the instrument's own settings events before Gate's NewInstrument
+        self.instrument(addr).quote_decimals = self.state.quote_decimals.get(quote, 18)
 
     # --- matching -----------------------------------------------------------------------------------------
     def _match(self, expected: deque, ev: dict) -> bool:
@@ -207,8 +217,12 @@ class Replayer:
                 self._diverge(ev, k, v, a)
 
     def _diverge(self, ev: dict, fld: str, expected, actual) -> None:
+        from .divergence import classify
+        drift = classify(fld, expected, actual)
         self.divergences.append(Divergence(ev["block_number"], ev["tx_index"], ev["log_index"],
-                                           _instrument_of(ev), ev["event"], fld, str(expected), str(actual)))
+                                           _instrument_of(ev), ev["event"], fld, str(expected), str(actual),
+                                           ev.get("block_timestamp"), drift.cls, drift.reason, drift.diff,
+                                           drift.rel))
 
     # --- engine -------------------------------------------------------------------------------------------
     def _run(self, ev: dict) -> list:
@@ -257,7 +271,10 @@ class Replayer:
                 out = inst.update_condition(g("condition"), g("timestamp"))
             elif name == "UpdateAmmStatus":
                 st = g("status")
-                out = inst.update_status(g("expiry"), st, now, g("mark") if st == Status.SETTLED else 0)
+                if st == Status.TRADING and inst.pair(g("expiry")).amm.status == Status.DORMANT:
+                    out = inst.open_pair(g("expiry"), g("sqrt_px96"), g("mark"), now)  # the launch
+                else:
+                    out = inst.update_status(g("expiry"), st, now, g("mark") if st == Status.SETTLED else 0)
             elif name == "ClaimProtocolFee":
                 out = inst.claim_protocol_fee(g("expiry"))
             elif name == "DonateInsuranceFund":
@@ -297,12 +314,14 @@ class Replayer:
                            ev["pic_entry_social_loss_index"], ev["pic_entry_funding_index"])
             old = inst.positions.get(key)
             if old is None or old.as_tuple() != new.as_tuple():
-                # keep OI in step with the authoritative size
+                # keep totalLong/totalShort in step with the authoritative size
                 old_size = old.size if old else 0
                 a.total_long += max(new.size, 0) - max(old_size, 0)
                 a.total_short += max(-new.size, 0) - max(-old_size, 0)
-                a.open_interests = max(a.total_long, a.total_short)
-                inst.positions[key] = new
+                if new.as_tuple() == (0, 0, 0, 0, 0):
+                    inst.positions.pop(key, None)  # a closed position is deleted
+                else:
+                    inst.positions[key] = new
         elif name == "UpdateFeeState":
             a.fee_index, a.protocol_fee = ev["fee_index"], ev["protocol_fee"]
         elif name == "UpdateSocialLossInsuranceFund":

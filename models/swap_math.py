@@ -14,18 +14,13 @@ def swap_step(sqrt_cur: int, sqrt_target: int, liquidity: int, base_remaining: i
     receives (rounded down).
     """
     if long:
-        base_to_target = amount0_delta(sqrt_cur, sqrt_target, liquidity, False)
+        # The base to reach the target rounds up for a long too (SynFutures' SwapMath.swapWithinRange uses
+        # getDeltaBaseAutoRoundUp in both directions), so a long that reaches a tick pays the rounded-up base.
+        base_to_target = amount0_delta(sqrt_cur, sqrt_target, liquidity, True)
         if base_remaining >= base_to_target:
-            sqrt_next = sqrt_target
-        else:
-            sqrt_next = next_sqrt_from_amount0_rounding_up(sqrt_cur, liquidity, base_remaining, False)
-        reached = sqrt_next == sqrt_target
-        base = base_to_target if reached else base_remaining
-        quote = amount1_delta(sqrt_cur, sqrt_next, liquidity, True)
-        # Exact-output rounding can overshoot by a wei; never give out more base than asked.
-        if base > base_remaining:
-            base = base_remaining
-        return sqrt_next, base, quote
+            return sqrt_target, base_to_target, amount1_delta(sqrt_cur, sqrt_target, liquidity, True)
+        sqrt_next = next_sqrt_from_amount0_rounding_up(sqrt_cur, liquidity, base_remaining, False)
+        return sqrt_next, base_remaining, amount1_delta(sqrt_cur, sqrt_next, liquidity, True)
     base_to_target = amount0_delta(sqrt_target, sqrt_cur, liquidity, True)
     if base_remaining >= base_to_target:
         sqrt_next = sqrt_target

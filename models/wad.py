@@ -14,6 +14,17 @@ def mul_div_up(a: int, b: int, d: int) -> int:
     return -((-a * b) // d)
 
 
+def mul_div_half_up(a: int, b: int, d: int) -> int:
+    """(a*b + d/2) / d for non-negative a, b: the SDK's ``frac`` (its wmul/wdiv are this with WAD)."""
+    return (a * b + d // 2) // d
+
+
+def div_trunc(a: int, b: int) -> int:
+    """Solidity's signed ``/``: the quotient truncated toward zero (Python's // floors)."""
+    q = abs(a) // abs(b)
+    return q if (a < 0) == (b < 0) else -q
+
+
 def wmul_down(a: int, b: int) -> int:
     return a * b // WAD
 

@@ -7,7 +7,8 @@ from models.constants import PERP_EXPIRY, Q96, WAD, Status
 from models.instrument import Instrument, Rejected
 from models.pearl import oid
 from models.range_math import liquidity_from_margin
-from models.tick_math import sqrt_ratio_at_tick, sqrt_to_wad, tick_to_wad, wad_to_tick
+from models.fees import taker_fee as fee_of
+from models.tick_math import sqrt_ratio_at_tick, sqrt_to_wad, tick_to_wad, wad_to_sqrt, wad_to_tick
 from models.wad import bps_of_down
 
 getcontext().prec = 100
@@ -20,6 +21,14 @@ def bare_instrument(tick: int = 0) -> Instrument:
     inst.spot = tick_to_wad(tick)
     a = inst.pair(E).amm
     a.status, a.sqrt_px96, a.tick, a.timestamp = Status.TRADING, sqrt_ratio_at_tick(tick), tick, 1000
+    return inst
+
+
+def opened(address: str, spot: int) -> Instrument:
+    """An instrument whose perpetual pair was launched at `spot` (UpdateAmmStatus(TRADING) at that price)."""
+    inst = Instrument(address)
+    inst.spot = spot
+    inst.open_pair(E, wad_to_sqrt(spot), spot, 1000)
     return inst
 
 
@@ -36,10 +45,13 @@ def test_order_partly_filled_then_cancelled_by_hand():
     assert pearl.left == -6 * WAD and pearl.taken == -4 * WAD
     maker_fee = value * 3 // 10_000
     assert pearl.fee == maker_fee
-    # taker: pays 3 bps trading (all to the maker: nothing went through the curve) + 2 bps protocol
+    # taker: pays ceil(5 bps) (3 trading + 2 protocol); the maker keeps its floored 3 bps, and with no
+    # liquidity at all the LPs' part (the rounding wei) goes to the protocol
     taker = inst.positions[(E, "0xtaker")]
-    assert taker.balance == 2 * WAD - value * 3 // 10_000 - value * 2 // 10_000
-    assert inst.pair(E).amm.protocol_fee == value * 2 // 10_000
+    fee = -(-value * 5 // 10_000)
+    assert fee == value * 5 // 10_000 + 1  # this notional is not a multiple: the ceiling is one wei up
+    assert taker.balance == 2 * WAD - fee
+    assert inst.pair(E).amm.protocol_fee == fee - maker_fee
     # the maker cancels: the 4 filled become its position, with the whole epoch fee; 6 are cancelled
     ev = inst.cancel(E, "0xmaker", 100, 0, 1000, check=False)
     cancel = next(e for e in ev if e["event"] == "Cancel")
@@ -59,11 +71,13 @@ def test_fully_taken_epoch_is_filled_pro_rata():
     assert pair.pearls[100].nonce == 1 and (100, 0) in pair.records
     rec = pair.records[(100, 0)]
     assert rec.taken == -4 * WAD
+    fee = rec.fee
     f1 = next(e for e in inst.fill(E, "0xm1", 100, 0, "0xkeeper", 1000, check=False) if e["event"] == "Fill")
     assert (100, 0) in pair.records  # 0xm2's share is still to be settled from it
     f2 = next(e for e in inst.fill(E, "0xm2", 100, 0, "0xm2", 1000, check=False) if e["event"] == "Fill")
     assert (100, 0) not in pair.records and (100, 0) not in pair.live  # settled in full: the record is dropped
-    assert f1["fee"] == rec.fee * 3 // 4 and f2["fee"] == rec.fee * 1 // 4
+    # each Fill takes its share out of the record; the last takes what is left
+    assert f1["fee"] == fee * 3 // 4 and f2["fee"] == fee - f1["fee"] and rec.fee == 0 and rec.taken == 0
     assert f1["tip"] == inst.param.tip and f2["tip"] == 0  # a keeper is paid; the owner is not
     assert f1["pic_size"] == -3 * WAD and f2["pic_size"] == -WAD
     a = pair.amm
@@ -71,8 +85,7 @@ def test_fully_taken_epoch_is_filled_pro_rata():
 
 
 def test_orders_fill_before_the_curve_and_cancel_of_a_filled_order_is_refused():
-    inst = Instrument("0xi")
-    inst.spot = 2000 * WAD
+    inst = opened("0xi", 2000 * WAD)
     t0 = wad_to_tick(2000 * WAD)
     lo, hi = (t0 - 2000) // 50 * 50, (t0 + 2000) // 50 * 50
     inst.add(E, "0xlp", lo, hi, 100_000 * WAD, 1000, check=False)
@@ -90,8 +103,7 @@ def test_orders_fill_before_the_curve_and_cancel_of_a_filled_order_is_refused():
 
 
 def _lp_inst(ranges, orders=()):
-    inst = Instrument("0xp")
-    inst.spot = 2000 * WAD
+    inst = opened("0xp", 2000 * WAD)
     t0 = wad_to_tick(2000 * WAD)
     for i, (w_lo, w_hi, m) in enumerate(ranges):
         lo, hi = (t0 - w_lo) // 50 * 50, -(-(t0 + w_hi) // 50) * 50
@@ -129,7 +141,7 @@ def test_walk_invariants(ranges, orders, trades):
         # liquidity never negative, and active L = sum of liquidityNet at or below the tick
         assert a.liquidity >= 0 and a.liquidity == pair.active_liquidity_from_ticks()
         # taker fee = maker rebates + LP fee (spread over totalLiquidity, floor dust aside) + protocol fee
-        taker_fee = bps_of_down(n, trade["fee_ratio"]) + bps_of_down(n, inst.param.protocol_fee_ratio)
+        taker_fee = fee_of(n, trade["fee_ratio"], inst.param.protocol_fee_ratio)
         maker = sum(p.fee for p in pair.pearls.values()) + sum(r.fee for r in pair.records.values()) - before[2]
         lp = (a.fee_index - before[0]) * a.total_liquidity // WAD
         protocol = a.protocol_fee - before[1]
