@@ -1,7 +1,7 @@
 """Start and stop a local anvil node (npm @foundry-rs/anvil) on 127.0.0.1 and a free port.
 
 The real binary is started directly: npm's .bin/anvil is a Node wrapper that can leave the node running when it
-is stopped (STACK.md).
+is stopped.
 """
 import os
 import socket

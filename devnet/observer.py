@@ -7,7 +7,7 @@ from pipelines.observer import AMM_FIELDS, calldata, queries, response
 
 from .anvil import rpc
 
-OBSERVER_ADDR = "0xdb166a6e454d2a273cd50ccd6420703564b2a830"  # Base's Observer (spec §2)
+OBSERVER_ADDR = "0xdb166a6e454d2a273cd50ccd6420703564b2a830"  # Base's Observer (docs/protocol-rules.md)
 
 
 def answers(sim, max_traders: int = 50) -> dict[bytes, bytes]:

@@ -24,7 +24,7 @@ from models.pearl import unpack_oid, unpack_rid
 from models.position import equity, is_mm_safe
 from models.tick_math import sqrt_to_wad, wad_to_sqrt
 
-# Base mainnet addresses (spec §2), reused on the devnet so configs carry over.
+# Base mainnet addresses (docs/protocol-rules.md, "Deployments and events"), reused on the devnet so configs carry over.
 GATE_ADDR = "0x208b443983d8bcc8578e9d86db23fba547071270"
 CONFIG_ADDR = "0xb63902d38738e353f3f52add203c418a0bfea172"
 MARKETS = {"LINK": "0x6926cc6875d3721c13325d301b4170a57f2c0b18", "DEXV2": "0xc3ec131979979bac0a9a355129671151cfa5725e",

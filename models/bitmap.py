@@ -1,4 +1,4 @@
-"""Tick bitmap (spec §5, §8): one bit per pearl-spaced tick, 256 ticks a word, searched in both directions.
+"""Tick bitmap (docs/protocol-rules.md, "State", "The walk"): one bit per pearl-spaced tick, 256 ticks a word, searched in both directions.
 
 compressed = tick // PEARL_SPACING; wordPos = compressed >> 8; bitPos = compressed & 0xff, as in Uniswap v3's
 TickBitmap.  ``next_initialised`` searches across words in one call, as SynFutures' replay does

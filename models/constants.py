@@ -1,17 +1,17 @@
-"""Protocol constants and enums (spec §3, §8)."""
+"""Protocol constants and enums (docs/protocol-rules.md)."""
 from enum import IntEnum
 
 WAD = 10**18
 Q96 = 1 << 96
 Q128 = 1 << 128
-RATIO_BASE = 10_000  # ratios are in basis points (spec §3)
+RATIO_BASE = 10_000  # ratios are in basis points
 
 MIN_TICK = -322517
 MAX_TICK = 443636
 MIN_SQRT_RATIO = 7867958450021363558555
 MAX_SQRT_RATIO = 340275971719517849884101479065584693834
 
-# Tick spacing on Base and Blast (spec §8): orders on multiples of 5, ranges on multiples of 50.  Other chains use
+# Tick spacing on Base and Blast (docs/protocol-rules.md, "State"): orders on multiples of 5, ranges on multiples of 50.  Other chains use
 # 1/50 (sdks configureSpacing); the engine is set up for Base and Blast.
 PEARL_SPACING = 5
 ORDER_SPACING = 5

@@ -1,4 +1,4 @@
-"""Depth (spec §9.5): base and quote a taker needs to move a pair's price to a target, from the curve and the
+"""Depth (the README's depth metric): base and quote a taker needs to move a pair's price to a target, from the curve and the
 resting orders in the way, without changing the pair.
 
 It follows the trade walk's order (going up, the asks at the current tick; then the curve to the next

@@ -1,4 +1,4 @@
-"""The protocol's event catalogue (spec §4): every event with its fields, types, indexed flags and topic0.
+"""The protocol's event catalogue (docs/protocol-rules.md, "Deployments and events"): every event with its fields, types, indexed flags and topic0.
 
 One source of truth for the engine (which emits events as dicts keyed by these field names), the devnet
 (which ABI-encodes them) and the pipeline's decoder.  Struct fields are flattened as ``<struct>_<field>``; the
@@ -91,7 +91,7 @@ _QP_CURRENT = "uint128 min_margin_amount, uint16 trading_fee_ratio, uint16 proto
 _X = "uint32 expiry!, address trader!"
 
 EVENTS: tuple[EventSpec, ...] = (
-    # Instrument (spec §4.1)
+    # Instrument
     EventSpec("Trade", INSTRUMENT, "0x4858d822a60a8f40ed0ced2eff407b999867b6dc5a641e8154e7a77d5992e1b2",
               _f(_X + ", int256 size, uint256 amount, int256 taken_size, uint256 taken_value, uint256 entry_notional,"
                  " uint16 fee_ratio, uint160 sqrt_px96, uint256 mark")),
@@ -150,7 +150,7 @@ EVENTS: tuple[EventSpec, ...] = (
               _f("uint32 expiry!, uint256 amount")),
     EventSpec("DeleteContext", INSTRUMENT, "0x0974aed6d29c73b8a3b691f6b757b9c56310dafa5a650a25f5694eb5325c6c72",
               _f("uint32 expiry!")),
-    # Gate (spec §4.2): amounts in the token's native decimals
+    # Gate: amounts in the token's native decimals
     EventSpec("NewInstrument", GATE, "0x2f642d4751a7e76430c4c9b3abe8ab9fd9ed0daa08cae14b5594765049008e02",
               _f("bytes32 index, address instrument, address base, address quote, string symbol, uint256 total")),
     EventSpec("Deposit", GATE, "0x5548c837ab068cf56a2c2479df0882a4922fd203edb7517321831d95078c5f62",
@@ -170,7 +170,7 @@ EVENTS: tuple[EventSpec, ...] = (
               _f("uint256 duration")),
     EventSpec("Blacklist", GATE, "0xf7e58a63a036e3a7ef7921f83b6ae47930cf5c293dd3bfe7a857c6863409046d",
               _f("address trader!, bool banned")),
-    # Config (spec §4.3)
+    # Config
     EventSpec("SetQuoteParam", CONFIG, "0xd51ec484ac91dbd8991c00606b1c452b5964f7e67bb6f142c967bc86100e8f86",
               _f("address quote") + _f(_QP_LEGACY, "param"), "legacy"),
     EventSpec("SetQuoteParam", CONFIG, "0xf62db018d1419654031acfd203a0b5faff72645e325a21f2455792a0a1eec4af",
@@ -193,7 +193,7 @@ EVENTS: tuple[EventSpec, ...] = (
               _f("address addr")),
     EventSpec("SetBlastPointsOperator", CONFIG, "0x7a3ee46404312cf6d22bf6b7f3e473506007361407e426c53a40ab9589e3a6a9",
               _f("address operator")),
-    # Market contracts, the oracle side (spec §4.4)
+    # Market contracts, the oracle side
     EventSpec("UpdateSpotState", MARKET, "0x90f8e48f7f4a2802c2995bdf8f62b28d1d9c09e8ce6f6e571406d2a4e3746622",
               _f("address instrument!") + _f("uint32 time, uint224 spot, uint256 raw", "state")),
     EventSpec("UpdateAccState", MARKET, "0x6005e46db585161868f15d3c5ed8e9f0c8f931cf745aa026db71032abac9572e",

@@ -467,7 +467,7 @@ class Instrument:
         return res, taker_fee(n, fee_ratio, pfr)
 
     def _deviation_ok(self, pair: Pair, sqrt_before: int) -> bool:
-        """A trade may not push the fair price past IMR from mark (spec §6.6, the SDK's withinDeviationLimit);
+        """A trade may not push the fair price past IMR from mark (the SDK's withinDeviationLimit);
         one that leaves it outside but closer than before (an arbitrage back toward mark) is allowed."""
         mark = self.spot
         after = abs(sqrt_to_wad(pair.amm.sqrt_px96) - mark)
@@ -558,7 +558,7 @@ class Instrument:
 
     def liquidate(self, expiry: int, liquidator: str, target: str, size: int, amount: int, now: int,
                   check: bool = True) -> list:
-        """Take-over liquidation at mark (spec §6.7).  `size` has the target's sign."""
+        """Take-over liquidation (docs/protocol-rules.md, "Liquidation, sweep, settlement").  `size` has the target's sign."""
         return self._guarded(expiry, self._liquidate, expiry, liquidator, target, size, amount, now, check)
 
     def _guarded(self, expiry: int, fn, *args):

@@ -293,5 +293,5 @@ class Pair:
         return sum(self.pearls[t].liquidity_net for t in self.bitmap.initialised_ticks() if t <= self.amm.tick)
 
     def order_book(self) -> dict[int, int]:
-        """{tick: signed resting size}: the on-chain order book (spec §6.2)."""
+        """{tick: signed resting size}: the on-chain order book (docs/protocol-rules.md, "Orders")."""
         return {t: p.left for t, p in self.pearls.items() if p.left}

@@ -27,7 +27,7 @@ class Pearl:
 
     @property
     def initialised(self) -> bool:
-        """A tick is in the bitmap while it bounds liquidity or holds resting orders (spec §5)."""
+        """A tick is in the bitmap while it bounds liquidity or holds resting orders (docs/protocol-rules.md, "State")."""
         return self.liquidity_gross > 0 or self.left != 0
 
     def as_tuple(self) -> tuple:
@@ -54,12 +54,12 @@ def weighted_index(old_index: int, old_size: int, new_index: int, add_size: int)
 
 
 def oid(tick: int, nonce: int) -> int:
-    """Order id (spec §3): (uint24(tick) << 24) | nonce."""
+    """Order id (docs/protocol-rules.md, "State"): (uint24(tick) << 24) | nonce."""
     return ((tick & 0xFFFFFF) << 24) | nonce
 
 
 def rid(tick_lower: int, tick_upper: int) -> int:
-    """Range id (spec §3): (uint24(tickLower) << 24) | uint24(tickUpper)."""
+    """Range id (docs/protocol-rules.md, "State"): (uint24(tickLower) << 24) | uint24(tickUpper)."""
     return ((tick_lower & 0xFFFFFF) << 24) | (tick_upper & 0xFFFFFF)
 
 

@@ -1,4 +1,4 @@
-"""Sqrt-price math (spec §6.1, §8): Uniswap v3 SqrtPriceMath with base = token0 and quote = token1.
+"""Sqrt-price math (docs/protocol-rules.md, "The walk"): Uniswap v3 SqrtPriceMath with base = token0 and quote = token1.
 
 Amounts are WAD base (token0) and WAD quote (token1); L is WAD-scaled.  Rounding follows Uniswap: the amount a
 trader must pay rounds up, the amount paid out rounds down, and a next price moves no further than the amount

@@ -1,8 +1,8 @@
-"""The swap step (spec §6.1): one move along the curve inside a range of constant liquidity.
+"""The swap step (docs/protocol-rules.md, "The walk"): one move along the curve inside a range of constant liquidity.
 
 A trade is sized in base.  A long taker receives base (exact output of token0, price rises); a short taker
 gives base (exact input of token0, price falls).  There is no fee inside the step: SynFutures charges the fee on
-the trade's whole notional afterwards (spec §6.4), so the step is Uniswap's computeSwapStep with fee 0.
+the trade's whole notional afterwards (docs/protocol-rules.md, "Fees"), so the step is Uniswap's computeSwapStep with fee 0.
 """
 from .sqrt_price_math import amount0_delta, amount1_delta, next_sqrt_from_amount0_rounding_up
 

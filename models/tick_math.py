@@ -1,4 +1,4 @@
-"""Tick math (spec §8): Uniswap v3 TickMath with SynFutures' bounds, tick <-> WAD price, tick alignment.
+"""Tick math (docs/protocol-rules.md, "Units"): Uniswap v3 TickMath with SynFutures' bounds, tick <-> WAD price, tick alignment.
 
 ``sqrt_ratio_at_tick`` is Uniswap's algorithm bit for bit (Q128 magic constants, ratio rounded up from Q128 to
 Q96).  ``tick_at_sqrt_ratio`` returns the largest tick whose sqrt ratio is <= the input, which is exactly what
@@ -71,12 +71,12 @@ def tick_at_sqrt_ratio(sqrt_px96: int) -> int:
 
 
 def sqrt_to_wad(sqrt_px96: int) -> int:
-    """WAD price = floor(floor(s^2 / 2^96) * 1e18 / 2^96) (spec §3)."""
+    """WAD price = floor(floor(s^2 / 2^96) * 1e18 / 2^96) (docs/protocol-rules.md, "Units")."""
     return (sqrt_px96 * sqrt_px96 // Q96) * WAD // Q96
 
 
 def wad_to_sqrt(price_wad: int) -> int:
-    """sqrt = isqrt(floor(P * 2^96 / 1e18) * 2^96) (spec §8)."""
+    """sqrt = isqrt(floor(P * 2^96 / 1e18) * 2^96) (docs/protocol-rules.md, "Units")."""
     return math.isqrt((price_wad * Q96 // WAD) * Q96)
 
 

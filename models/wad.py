@@ -1,4 +1,4 @@
-"""WAD (1e18) fixed-point helpers with explicit rounding (spec §3, §8).
+"""WAD (1e18) fixed-point helpers with explicit rounding (docs/protocol-rules.md, "Units").
 
 Every function names its rounding: ``_down`` floors, ``_up`` ceils, the plain name rounds half up as the
 contract's ``wmul``/``wdiv`` do.  Inputs are non-negative unless the name says ``signed``.

@@ -204,7 +204,7 @@ def test_symmetric_range_binds_at_the_upper_boundary():
     from models.range_math import liquidity_lower_bound, liquidity_upper_bound
     up = liquidity_upper_bound(10**22, s_e, sqrt_ratio_at_tick(tick + 2000), 1000)
     lo = liquidity_lower_bound(10**22, s_e, sqrt_ratio_at_tick(tick - 2000), 1000)
-    assert up < lo  # spec §7: for a geometrically symmetric range the short side always binds
+    assert up < lo  # for a geometrically symmetric range the short side always binds
 
 
 def test_range_removed_by_a_third_party_once_out_of_range():
