@@ -3,6 +3,8 @@
 Runs cover whole blocks (up to `decoded_to`), so a checkpoint's cursor block separates the rows it produced
 from later ones.  After a reorg (ingestion_state.reorg_from), the newest checkpoint before the changed block is
 restored and the rows after it are deleted before replaying again.  `full=True` rebuilds from genesis.
+Every divergence is written with its size and class (models/divergence.py); rows of a warehouse written before
+the classes existed are classified on the next run.
 """
 import heapq
 import time
@@ -10,6 +12,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from models.divergence import classify
 from models.replay import Replayer
 
 from .state import INT_TEXT, ORDER_COLS, RANGE_COLS, REPLAYED_TABLES, TABLE_EVENT, StateBuilder
@@ -58,6 +61,8 @@ class ReplayResult:
     divergences: int
     seconds: float
     restored_from: int
+    structural: int = 0  # of `divergences`: blocking ones
+    rounding: int = 0  # of `divergences`: drift within the tolerance
 
 
 def read_events(con, after_block: int, upto_block: int) -> list[dict]:
@@ -118,6 +123,7 @@ def run_replay(con, settings, full: bool = False, window_blocks: int = 20_000) -
     con.execute("BEGIN")
     try:
         replayer, start = _restore(con, reorg_from, full)
+        classify_legacy_divergences(con)
         replayer = replayer or Replayer(quote_decimals=settings.quote_decimals)
         builder = StateBuilder(replayer)
         if replayer.state.cursor[0] >= 0 and (full or reorg_from is not None):
@@ -147,7 +153,9 @@ def run_replay(con, settings, full: bool = False, window_blocks: int = 20_000) -
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return ReplayResult(n, start + 1, decoded, len(replayer.divergences), time.perf_counter() - t0, start)
+    rounding = sum(d.cls == "rounding" for d in replayer.divergences)
+    return ReplayResult(n, start + 1, decoded, len(replayer.divergences), time.perf_counter() - t0, start,
+                        len(replayer.divergences) - rounding, rounding)
 
 
 def _frame(table: str, rows: list) -> pl.DataFrame:
@@ -177,9 +185,43 @@ def _write(con, builder: StateBuilder, replayer: Replayer) -> None:
         con.unregister("_touched")
         insert_frame(con, table, frame, types, replace=False)
     if replayer.divergences:
-        rows = [(d.block_number, d.tx_index, d.log_index, d.instrument, d.event, d.field, d.expected, d.actual)
-                for d in replayer.divergences]
-        frame = pl.DataFrame(rows, schema={"block_number": pl.Int64, "tx_index": pl.Int64, "log_index": pl.Int64,
-                                           "instrument": pl.Utf8, "event": pl.Utf8, "field": pl.Utf8,
-                                           "expected": pl.Utf8, "actual": pl.Utf8}, orient="row")
-        insert_frame(con, "replay_divergences", frame, replace=False)
+        rows = [(d.block_number, d.tx_index, d.log_index, d.instrument, d.event, d.field, d.expected, d.actual,
+                 d.ts, d.cls, d.reason, *_diff_text(d.diff), d.rel) for d in replayer.divergences]
+        insert_frame(con, "replay_divergences", pl.DataFrame(rows, schema=DIVERGENCE_SCHEMA, orient="row"),
+                     replace=False)
+
+
+DIVERGENCE_SCHEMA = {"block_number": pl.Int64, "tx_index": pl.Int64, "log_index": pl.Int64, "instrument": pl.Utf8,
+                     "event": pl.Utf8, "field": pl.Utf8, "expected": pl.Utf8, "actual": pl.Utf8, "ts": pl.Int64,
+                     "class": pl.Utf8, "reason": pl.Utf8, "diff_wei": pl.Utf8, "abs_diff_wei": pl.Utf8,
+                     "rel_diff": pl.Float64}
+
+
+def _diff_text(diff: int | None) -> tuple[str | None, str | None]:
+    """(diff, |diff|) as exact decimal text (a uint256 difference may not fit a HUGEINT)."""
+    return (None, None) if diff is None else (str(diff), str(abs(diff)))
+
+
+def classify_legacy_divergences(con) -> int:
+    """Size and class for rows written before the divergence policy (class IS NULL), their ts from raw_logs.
+    Returns how many rows it classified."""
+    rows = con.execute("SELECT d.rowid, d.field, d.expected, d.actual, coalesce(d.ts, (SELECT min(block_timestamp) "
+                       "FROM raw_logs r WHERE r.block_number = d.block_number)) "
+                       "FROM replay_divergences d WHERE d.class IS NULL").fetchall()
+    if not rows:
+        return 0
+    out = []
+    for rowid, fld, expected, actual, ts in rows:
+        d = classify(fld, expected, actual)
+        out.append((rowid, ts, d.cls, d.reason, *_diff_text(d.diff), d.rel))
+    frame = pl.DataFrame(out, schema={"rid": pl.Int64, "ts": pl.Int64, "class": pl.Utf8, "reason": pl.Utf8,
+                                      "diff_wei": pl.Utf8, "abs_diff_wei": pl.Utf8, "rel_diff": pl.Float64},
+                         orient="row")
+    con.register("_classified", frame.to_arrow())
+    try:
+        con.execute("UPDATE replay_divergences d SET ts = c.ts, class = c.class, reason = c.reason, "
+                    "diff_wei = c.diff_wei, abs_diff_wei = c.abs_diff_wei, rel_diff = c.rel_diff "
+                    "FROM _classified c WHERE d.rowid = c.rid")
+    finally:
+        con.unregister("_classified")
+    return len(out)

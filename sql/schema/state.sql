@@ -98,11 +98,25 @@ CREATE TABLE IF NOT EXISTS funding_index_series (
     total_long HUGEINT, total_short HUGEINT
 );
 
--- Every value the chain reported that the replay computed differently (never hidden).
+-- Every value the chain reported that the replay computed differently (never hidden), with its size and class
+-- (models/divergence.py).  field '*' is a whole event: expected names it and actual says "not emitted", or
+-- expected is "no such event expected" / "engine accepts" and actual the event or the engine's refusal.
 CREATE TABLE IF NOT EXISTS replay_divergences (
     block_number BIGINT NOT NULL, tx_index BIGINT, log_index BIGINT, instrument VARCHAR, event VARCHAR,
     field VARCHAR, expected VARCHAR, actual VARCHAR
 );
+-- Added by the divergence policy.  ADD COLUMN IF NOT EXISTS: a warehouse created before it gets them here, on
+-- the next writer's open, with one column order for new and old files; the replay asset then classifies the
+-- rows that have none (pipelines/replay_run.py).  A row whose class is NULL counts as structural.
+ALTER TABLE replay_divergences ADD COLUMN IF NOT EXISTS ts BIGINT;              -- the block's timestamp
+ALTER TABLE replay_divergences ADD COLUMN IF NOT EXISTS class VARCHAR;          -- 'rounding' | 'structural'
+ALTER TABLE replay_divergences ADD COLUMN IF NOT EXISTS reason VARCHAR;         -- why this class
+-- actual - expected and its magnitude, in the field's own integer units (wei for amounts), as exact decimal
+-- text: the values are uint256 and a difference may not fit a HUGEINT.  NULL when either side is not a number.
+ALTER TABLE replay_divergences ADD COLUMN IF NOT EXISTS diff_wei VARCHAR;
+ALTER TABLE replay_divergences ADD COLUMN IF NOT EXISTS abs_diff_wei VARCHAR;
+-- |diff| / max(|expected|, |actual|, 1)
+ALTER TABLE replay_divergences ADD COLUMN IF NOT EXISTS rel_diff DOUBLE;
 
 -- Replay checkpoints: the state after the last applied event, so a run continues instead of restarting.
 CREATE TABLE IF NOT EXISTS replay_checkpoints (

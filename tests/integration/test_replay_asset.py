@@ -25,28 +25,43 @@ def state_dump(path):
         con.close()
 
 
-def test_a_corrupted_event_fails_the_blocking_divergence_check(tmp_path, monkeypatch, small_history):
+@pytest.mark.parametrize("delta, blocked", [(10**15, True), (1, False)])
+def test_a_corrupted_event_fails_the_blocking_divergence_check_unless_it_is_rounding(tmp_path, monkeypatch,
+                                                                                      small_history, delta, blocked):
+    """A Trade's entryNotional off by 1e15 wei is structural: the blocking check fails and the marts do not run.
+    Off by 1 wei it is rounding drift: the blocking check passes, the drift check warns, the marts run and
+    mart_replay_drift_daily counts it."""
     monkeypatch.setenv("OYSTER_DEVNET_SIZE", "small")
     monkeypatch.setenv("OYSTER_DUCKDB_PATH", str(tmp_path / "c.duckdb"))
     assert defs.resolve_job_def("ingest_job").execute_in_process().success
     con = duckdb.connect(os.environ["OYSTER_DUCKDB_PATH"])
     block, log = con.execute("SELECT block_number, log_index FROM events_trade ORDER BY block_number LIMIT 1 "
                              "OFFSET 40").fetchall()[0]
-    con.execute("UPDATE events_trade SET entry_notional = (entry_notional::HUGEINT + 1)::VARCHAR "
-                "WHERE block_number = ? AND log_index = ?", [block, log])
+    con.execute("UPDATE events_trade SET entry_notional = (entry_notional::HUGEINT + ?)::VARCHAR "
+                "WHERE block_number = ? AND log_index = ?", [delta, block, log])
     con.close()
-    from pipelines.assets.state import replay, replay_has_no_divergences
+    from pipelines.assets.marts import marts
+    from pipelines.assets.state import replay, replay_has_no_divergences, replay_rounding_drift
     from pipelines.resources import OysterConfig, Warehouse
     oyster = OysterConfig()
-    result = dg.materialize([replay, replay_has_no_divergences], raise_on_error=False,
+    result = dg.materialize([replay, replay_has_no_divergences, replay_rounding_drift, marts], raise_on_error=False,
                             resources={"oyster": oyster, "warehouse": Warehouse(config=oyster)},
                             run_config={"ops": {"replay": {"config": {"full_rebuild": True}}}})
     checks = {e.asset_check_key.name: e for e in result.get_asset_check_evaluations()}
-    assert checks["replay_has_no_divergences"].passed is False
+    assert checks["replay_has_no_divergences"].passed is not blocked
+    assert checks["replay_rounding_drift"].passed is blocked  # warns on the drift it let through
+    assert checks["replay_rounding_drift"].metadata["rounding_drift"].value == (0 if blocked else 1)
+    assert bool(result.asset_materializations_for_node("marts")) is not blocked  # a structural one stops them
     con = duckdb.connect(os.environ["OYSTER_DUCKDB_PATH"], read_only=True)
-    rows = con.execute("SELECT block_number, log_index, event, field FROM replay_divergences").fetchall()
+    rows = con.execute("SELECT block_number, log_index, event, field, class, diff_wei FROM replay_divergences"
+                       ).fetchall()
+    drift = None if blocked else con.execute("SELECT event, field, divergences, max_abs_wei "
+                                             "FROM mart_replay_drift_daily").fetchall()
     con.close()
-    assert (block, log, "Trade", "entry_notional") in rows
+    assert (block, log, "Trade", "entry_notional", "structural" if blocked else "rounding", str(delta)) in rows
+    if not blocked:
+        assert rows == [(block, log, "Trade", "entry_notional", "rounding", "1")]
+        assert drift == [("Trade", "entry_notional", 1, 1)]
 
 
 def test_incremental_runs_equal_a_full_rebuild(node, settings, tmp_path):
