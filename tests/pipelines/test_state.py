@@ -2,7 +2,7 @@
 from models.constants import PERP_EXPIRY, WAD, Status
 from models.instrument import Instrument
 from models.replay import Replayer
-from models.tick_math import sqrt_ratio_at_tick, tick_to_wad, wad_to_tick
+from models.tick_math import sqrt_ratio_at_tick, tick_to_wad, wad_to_sqrt, wad_to_tick
 from pipelines.state import StateBuilder
 
 E = PERP_EXPIRY
@@ -46,6 +46,11 @@ def _rows(builder, table, **match):
     return [r for r in out if all(r[k] == v for k, v in match.items())]
 
 
+def _launch(chain: Chain, expiry: int, spot: int) -> None:
+    """The pair starts trading at the spot price (UpdateAmmStatus(TRADING)), as a launch does."""
+    chain.do(lambda now: chain.inst.open_pair(expiry, wad_to_sqrt(spot), spot, now))
+
+
 def _bare(chain: Chain, tick: int = 0):
     a = chain.inst.pair(E).amm
     a.status, a.sqrt_px96, a.tick, a.timestamp = Status.TRADING, sqrt_ratio_at_tick(tick), tick, chain.ts
@@ -72,7 +77,9 @@ def test_order_partly_filled_then_cancelled():
     assert order[10] == "PARTIAL_CANCELLED" and order[11] == str(-4 * WAD) and order[12] == str(maker_fee)
     (market,) = _rows(b, "fills", kind="MARKET")
     assert market["taken_size"] == str(4 * WAD) and market["curve_size"] == "0" and market["notional"] == str(value)
-    assert market["fee"] == str(value * 3 // 10_000 + value * 2 // 10_000)
+    assert market["fee"] == str(-(-value * 5 // 10_000))  # the taker fee rounds up
+    # no liquidity: the maker's rebate and the rest to the protocol, adding up to the fee
+    assert int(market["maker_fee"]) + int(market["protocol_fee"]) == int(market["fee"]) and market["lp_fee"] == "0"
     (limit,) = _rows(b, "fills", kind="LIMIT")
     assert limit["trader"] == "0xmaker" and limit["size"] == str(-4 * WAD) and limit["notional"] == str(value)
     assert limit["tick"] == 100 and limit["nonce"] == 0 and limit["fee"] == str(-maker_fee)  # a rebate
@@ -80,6 +87,7 @@ def test_order_partly_filled_then_cancelled():
 
 def test_range_crossed_twice_then_removed_by_a_third_party():
     c = Chain(2000 * WAD)
+    _launch(c, E, 2000 * WAD)
     t0 = wad_to_tick(2000 * WAD)
     lo, hi = (t0 - 300) // 50 * 50, -(-(t0 + 300) // 50) * 50
     c.do(lambda now: c.inst.add(E, "0xlp", lo, hi, 50_000 * WAD, now, check=False))
@@ -106,6 +114,7 @@ def test_range_crossed_twice_then_removed_by_a_third_party():
 
 def test_take_over_liquidation():
     c = Chain(2000 * WAD)
+    _launch(c, E, 2000 * WAD)
     t0 = wad_to_tick(2000 * WAD)
     c.do(lambda now: c.inst.add(E, "0xlp", t0 // 50 * 50 - 3000, t0 // 50 * 50 + 3000, 500_000 * WAD, now,
                                 check=False))
@@ -126,6 +135,7 @@ def test_take_over_liquidation():
 def test_dated_future_settles():
     expiry = 1_780_041_600
     c = Chain(150 * WAD)
+    _launch(c, expiry, 150 * WAD)
     t0 = wad_to_tick(150 * WAD)
     c.do(lambda now: c.inst.add(expiry, "0xlp", t0 // 50 * 50 - 2000, t0 // 50 * 50 + 2000, 30_000 * WAD, now,
                                 check=False))
