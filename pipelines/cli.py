@@ -3,6 +3,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import verify
 from .config import ConfigError, load_settings
 from .store import SQL_DIR, event_table_ddl, reader
 
@@ -48,10 +49,13 @@ def main(argv=None) -> int:
     a.add_argument("--out", help="report path (default data/audits/<id>.html)")
     d = sub.add_parser("dashboard", help="render the SQL dashboard to an HTML page (DuckDB opened read-only)")
     d.add_argument("--out", default="data/dashboard.html")
+    verify.add_parser(sub)
     args = p.parse_args(argv)
     try:
         if args.cmd == "summary":
             return summary()
+        if args.cmd == "verify":
+            return verify.run(args)
         if args.cmd == "audit":
             from .lp_audit import Target, audit, report
             from .store import writer

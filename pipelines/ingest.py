@@ -1,7 +1,10 @@
 """Ingestion: land raw logs by block range and decode them into the events_<name> tables.
 
-land():  reorg check over the last `reorg_window` stored block hashes (repair = delete from the first changed
-         block on, then ingest again); then chunks of blocks up to head - confirmations, in three stages on their
+land():  a node whose head is below the stored head is refused (NodeBehind: nothing moves, the cursor neither
+         back nor forward); reorg check over the last `reorg_window` stored block hashes, walking back past the
+         window until a stored hash agrees with the node's when the whole window changed (repair = delete from
+         the block after the last agreeing one, then ingest again; no stored hash agrees: ReorgTooDeep, nothing
+         deleted); then chunks of blocks up to head - confirmations, in three stages on their
          own threads (fetch, decode, write: pipelines/ahead.py).  Consecutive chunks are written together once
          they hold `batch_logs` logs (or at the end):
          a write batch lands in one DuckDB transaction (delete the range, insert its logs, record its block
@@ -25,6 +28,7 @@ from eth_abi import decode as abi_decode
 from models.events import BY_NAME, EVENTS
 
 from .ahead import Ahead
+from .chain.rpc import NodeBehind
 from .decode import RAW_COLUMNS, decode_frame
 from .store import event_columns, get_state, insert_frame, set_state
 
@@ -85,7 +89,15 @@ def delete_from(con, block: int) -> None:
     set_state(con, "replay_reorg_from", min(int(get_state(con, "replay_reorg_from", str(block))), block))
 
 
-def check_reorg(con, source, window: int) -> int | None:
+class ReorgTooDeep(RuntimeError):
+    """Every stored block hash differs from the node's: no fork point to repair from."""
+
+
+def find_fork(con, source, window: int) -> tuple[int, str, str | None, int | None] | None:
+    """(first changed stored block, its stored hash, the node's hash, last stored block that still agrees or
+    None) when the stored hashes disagree with the node's, else None.  The last `window` stored hashes are
+    compared first; if even the oldest of them changed, older stored hashes are compared, in pages that double,
+    until one agrees (hashes chain: once a block agrees, every block before it does).  ReorgTooDeep if none do."""
     covered = int(get_state(con, "covered_to", "-1"))
     if covered < 0:
         return None
@@ -94,28 +106,64 @@ def check_reorg(con, source, window: int) -> int | None:
     if not rows:
         return None
     chain = source.block_hashes([b for b, _ in rows])
-    for b, h in rows:
-        if chain.get(b) != h:
-            con.execute("BEGIN")
-            con.execute("INSERT INTO reorgs (first_changed_block, old_hash, new_hash) VALUES (?, ?, ?)",
-                        [b, h, chain.get(b)])
-            # everything after the last block that still matches is suspect
-            prev = con.execute("SELECT max(block_number) FROM block_hashes WHERE block_number < ?", [b]).fetchall()[0][0]
-            delete_from(con, (prev + 1) if prev is not None else b)
-            con.execute("COMMIT")
-            log.warning("reorg: block %s changed; repairing from %s", b, (prev + 1) if prev is not None else b)
-            return (prev + 1) if prev is not None else b
-    return None
+    changed = [(b, h) for b, h in rows if chain.get(b) != h]
+    if not changed:
+        return None
+    first, old = changed[0]
+    new = chain.get(first)
+    agree = [b for b, h in rows if b < first]
+    if agree:
+        return first, old, new, agree[-1]
+    page = window
+    while True:  # the whole window changed: the fork is older
+        older = con.execute("SELECT block_number, block_hash FROM block_hashes WHERE block_number < ? "
+                            "ORDER BY block_number DESC LIMIT ?", [first, page]).fetchall()
+        if not older:
+            raise ReorgTooDeep(f"every stored block hash from block {first} down differs from the node's: the "
+                               "node follows another chain, or the reorg is older than the stored history "
+                               "(nothing was deleted; rebuild from a fresh warehouse)")
+        chain = source.block_hashes([b for b, _ in older])
+        for b, h in older:  # newest first
+            if chain.get(b) == h:
+                return first, old, new, b
+            first, old, new = b, h, chain.get(b)
+        page *= 2
+
+
+def check_reorg(con, source, window: int) -> int | None:
+    fork = find_fork(con, source, window)
+    if fork is None:
+        return None
+    first, old, new, agreed = fork
+    # everything after the last block that still matches is suspect
+    repair = (agreed + 1) if agreed is not None else first
+    con.execute("BEGIN")
+    try:
+        con.execute("INSERT INTO reorgs (first_changed_block, old_hash, new_hash) VALUES (?, ?, ?)", [first, old, new])
+        delete_from(con, repair)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    log.warning("reorg: block %s changed; repairing from %s", first, repair)
+    return repair
 
 
 def land(con, source, settings, to_block: int | None = None, chunk_blocks: int = 1000, batch_logs: int = 100_000,
          on_chunk=None) -> LandResult:
     fixed = [a.lower() for a in (settings.gate, settings.config, *settings.markets.values())]
-    reorg = check_reorg(con, source, settings.reorg_window)
     head = source.head()
+    stored = int(get_state(con, "covered_to", "-1"))
+    if head < stored:
+        raise NodeBehind(f"the node's head {head} is below the head already landed ({stored}): it answers from "
+                         "an older view of the chain (lagging, or a load balancer's node behind); nothing written")
+    reorg = check_reorg(con, source, settings.reorg_window)
     target = head - settings.confirmations if to_block is None else min(to_block, head - settings.confirmations)
     covered = int(get_state(con, "covered_to", str(settings.start_block - 1)))
     start = max(covered + 1, settings.start_block)
+    if hasattr(source, "anchor"):  # the first chunk must descend from the last block landed
+        rows = con.execute("SELECT block_hash FROM block_hashes WHERE block_number = ?", [start - 1]).fetchall()
+        source.anchor(start - 1, rows[0][0] if rows else None)
     ranges = [(lo, min(target, lo + chunk_blocks - 1)) for lo in range(start, target + 1, chunk_blocks)]
     known = _instruments(con)
     cols = event_columns()
@@ -219,7 +267,7 @@ def _land_batch(con, source, settings, lo, hi, frame, decoded, used, known, cols
             insert_frame(con, "quarantine", bad, replace=False)
             set_state(con, "decoded_to", hi)
         hashes = frame.select("block_number", "block_hash").unique()
-        end_hash = source.block_hashes([hi]).get(hi)
+        end_hash = source.chunk_end_hash(hi)
         if end_hash:
             hashes = pl.concat([hashes, pl.DataFrame({"block_number": [hi], "block_hash": [end_hash]},
                                                      schema=hashes.schema)]).unique("block_number")

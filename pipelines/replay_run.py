@@ -51,6 +51,7 @@ HUGE = {"liquidity", "total_liquidity", "total_long", "total_short", "open_inter
         "entry_fee_index", "fees_withdrawn", "fee_at_removal", "tip", "removal_size", "removal_balance",
         "filled_size", "maker_fee", "lp_fee", "base", "quote", "lp_margin", "order_margin", "trader_margin"}
 CHECKPOINTS_KEPT = 20
+HOURLY_TABLES = ("amm_snapshots", "pearl_snapshots", "range_history", "depth_snapshots", "pair_hourly")
 
 
 @dataclass
@@ -110,6 +111,13 @@ def _restore(con, reorg_from: int | None, full: bool):
         con.execute("DELETE FROM replay_checkpoints WHERE cursor_block > ?", [block])
         for t in STATE_TABLES:
             con.execute(f"DELETE FROM {t} WHERE block_number > ?", [block])
+        # an hour's snapshot rows carry the block before the hour's first transaction, which may be the
+        # checkpoint's own: the hours after the checkpoint's last hour are written again by this run
+        last_hour = r.state.extra.get("last_hour") if r is not None else None
+        after = -1 if last_hour is None else last_hour * 3600
+        for t in HOURLY_TABLES:
+            con.execute(f"DELETE FROM {t} WHERE ts > ?" + (" AND kind = 'hour'" if t == "amm_snapshots" else ""),
+                        [after])
         con.execute("DELETE FROM orders WHERE placed_block > ?", [block])
         con.execute("DELETE FROM lp_ranges WHERE added_block > ?", [block])
     return r, block

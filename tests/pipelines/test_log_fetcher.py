@@ -8,7 +8,7 @@ import pytest
 
 from pipelines.chain.logs import LogFetcher
 from pipelines.chain.rpc import JsonRpcClient, RpcUnavailable, is_size_refusal
-from pipelines.chain.sources import RpcLogSource
+from pipelines.chain.sources import RpcLogSource, bloom_bits
 
 from .local_node import LocalNode
 
@@ -19,12 +19,24 @@ ALCHEMY_CAP = {"code": -32602, "message": "Log response size exceeded. You can m
 RATE = {"code": -32005, "message": "project ID request rate exceeded"}
 
 
+def _hash(block: int) -> str:
+    return "0x" + f"{block + 1:064x}"
+
+
+BLOOM = "0x" + f"{bloom_bits(bytes.fromhex(ADDR[2:])) | bloom_bits(bytes.fromhex('11' * 32)):0512x}"
+
+
 def _log(block: int) -> dict:
     word = f"{block:064x}"
     return {"address": ADDR, "topics": ["0x" + "11" * 32, "0x" + word], "data": "0x" + word * 2,
             "blockNumber": hex(block), "blockTimestamp": hex(1_700_000_000 + block),
-            "transactionHash": "0x" + f"{block:064x}", "transactionIndex": "0x0", "blockHash": "0x" + "cd" * 32,
+            "transactionHash": "0x" + f"{block:064x}", "transactionIndex": "0x0", "blockHash": _hash(block),
             "logIndex": hex(block), "removed": False}
+
+
+def _header(block: int) -> dict:
+    return {"number": hex(block), "hash": _hash(block), "parentHash": _hash(block - 1), "logsBloom": BLOOM,
+            "timestamp": hex(1_700_000_000 + block)}
 
 
 class LogsNode(LocalNode):
@@ -44,6 +56,8 @@ class LogsNode(LocalNode):
         return 200, out if isinstance(req, list) else out[0]
 
     def _member(self, m: dict) -> dict:
+        if m["method"] == "eth_getBlockByNumber":
+            return {"jsonrpc": "2.0", "id": m["id"], "result": _header(int(m["params"][0], 16))}
         f = m["params"][0]
         lo, hi = int(f["fromBlock"], 16), int(f["toBlock"], 16)
         with self.lock:
