@@ -21,8 +21,9 @@ VERSION = 11  # bump when the simulator's output changes, so cached histories ar
 DEFAULT_SEED = 3  # its small history holds every path: liquidations, sweeps, third-party removals, partial cancels
 
 
-def history_dir(size: str, seed: int = DEFAULT_SEED) -> Path:
-    return ROOT / "data" / "devnet" / f"{size}-{seed}-v{VERSION}"
+def history_dir(size: str, seed: int = DEFAULT_SEED, layout: str = "legacy") -> Path:
+    suffix = "" if layout == "legacy" else f"-{layout}"
+    return ROOT / "data" / "devnet" / f"{size}-{seed}-v{VERSION}{suffix}"
 
 
 def expected_frame(events: list[dict]) -> pl.DataFrame:
@@ -34,13 +35,14 @@ def expected_frame(events: list[dict]) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
-def build(size: str = "small", seed: int = DEFAULT_SEED, force: bool = False) -> Path:
-    d = history_dir(size, seed)
+def build(size: str = "small", seed: int = DEFAULT_SEED, force: bool = False, layout: str = "legacy") -> Path:
+    """`layout`: "legacy" (Base's and Blast's ABI, order spacing 5) or "current" (newer chains, spacing 1)."""
+    d = history_dir(size, seed, layout)
     if (d / "meta.json").exists() and not force:
         return d
     d.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    sim = Simulator(seed, size)
+    sim = Simulator(seed, size, layout)
     hist = sim.run()
     with Anvil() as node:
         w = ChainWriter(node.url)
@@ -55,8 +57,8 @@ def build(size: str = "small", seed: int = DEFAULT_SEED, force: bool = False) ->
         head = int(rpc(node.url, "eth_blockNumber"), 16)
     events = numbered_events(hist, first)
     expected_frame(events).write_parquet(d / "expected.parquet")
-    meta = {"size": size, "seed": seed, "first_block": first, "head": head, "events": len(events),
-            "seconds": round(time.time() - t0, 1)}
+    meta = {"size": size, "seed": seed, "layout": layout, "version": VERSION, "first_block": first, "head": head,
+            "events": len(events), "seconds": round(time.time() - t0, 1)}
     tmp = d / "meta.json.tmp"
     tmp.write_text(json.dumps(meta, indent=1))
     os.replace(tmp, d / "meta.json")
@@ -64,6 +66,10 @@ def build(size: str = "small", seed: int = DEFAULT_SEED, force: bool = False) ->
 
 
 if __name__ == "__main__":
-    import sys
-    size = sys.argv[1] if len(sys.argv) > 1 else "default"
-    print(build(size))
+    import argparse
+    ap = argparse.ArgumentParser(description="Build (once) and keep a devnet history.")
+    ap.add_argument("size", nargs="?", default="default", choices=["small", "default", "medium", "large"])
+    ap.add_argument("--layout", default="legacy", choices=["legacy", "current"],
+                    help="legacy: Base/Blast ABI, order spacing 5; current: newer chains' ABI, order spacing 1")
+    args = ap.parse_args()
+    print(build(args.size, layout=args.layout))

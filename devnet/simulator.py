@@ -41,6 +41,7 @@ SETTLING_SECONDS = 1800
 # so a long history keeps a live state like a short one's (what the incremental replay benchmark relies on).
 MAX_LIVE_RANGES = 40
 MAX_LIVE_ORDERS = 40
+LAYOUTS = {"legacy": 5, "current": 1}  # ABI layout -> order (pearl) spacing
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,12 @@ class History:
 
 
 class Simulator:
-    def __init__(self, seed: int = 7, size: str = "small"):
+    def __init__(self, seed: int = 7, size: str = "small", layout: str = "legacy"):
+        """`layout`: "legacy" speaks Base's and Blast's ABI (order spacing 5); "current" the ABI of newer chains
+        (no stabilityFeeRatioParam in QuoteParam, so other UpdateParam/SetQuoteParam topics; order spacing 1)."""
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {sorted(LAYOUTS)}, not {layout!r}")
+        self.layout = layout
         self.rng = random.Random(seed)
         self.size = SIZES[size]
         self.now = GENESIS_TS
@@ -106,7 +112,7 @@ class Simulator:
                 ("BTC-WETH-LINK", WETH, "LINK", [PERP_EXPIRY], 30, 0.0003, 0.2, 40, (300, 200), (1, 2)),
                 ("SOL-USDC-EMG", USDC, "EMG", [DATED_EXPIRY], 150, 0.0005, 40.0, 30_000, (1000, 750), (1, 1))):
             addr = _addr("instrument:" + symbol)
-            inst = Instrument(addr, quote_decimals=QUOTES[quote], imr=imr, mmr=mmr)
+            inst = Instrument(addr, quote_decimals=QUOTES[quote], imr=imr, mmr=mmr, order_spacing=LAYOUTS[layout])
             if quote == WETH:
                 inst.param = QuoteParam(min_margin_amount=2 * 10**15, trading_fee_ratio=tfr, protocol_fee_ratio=pfr,
                                         stability_fee_ratio_param=14415916854096691200, qtype=2, tip=10**14)
@@ -124,6 +130,8 @@ class Simulator:
         logs = []
         for ev in events:
             ev = {k: v for k, v in ev.items() if k != "_walk"}
+            if self.layout == "current" and ev["event"] == "UpdateParam":
+                ev["abi_variant"] = "current"
             src = ev.pop("source", None)
             if src == GATE:
                 ev["quote"] = m.quote
@@ -154,7 +162,8 @@ class Simulator:
                                       "param_trading_fee_ratio": p.trading_fee_ratio,
                                       "param_protocol_fee_ratio": p.protocol_fee_ratio,
                                       "param_stability_fee_ratio_param": p.stability_fee_ratio_param,
-                                      "param_qtype": p.qtype, "param_tip": p.tip}))
+                                      "param_qtype": p.qtype, "param_tip": p.tip,
+                                      **({"abi_variant": "current"} if self.layout == "current" else {})}))
         for mtype, addr in MARKETS.items():
             cfg.append((CONFIG_ADDR, {"event": "SetMarketInfo", "mtype": mtype, "market": addr, "beacon": BEACON}))
         cfg.append((CONFIG_ADDR, {"event": "SetLiquidatorWhitelist", "user": self.liquidators[0], "authorized": True}))
@@ -243,9 +252,10 @@ class Simulator:
                              int(notional / lev) + self._topup(inst, expiry, trader), self.now)
         if r < 0.68:  # makers place limit orders around the price
             maker = self.rng.choice(self.makers)
-            off = self.rng.randint(1, 40) * 5
+            sp = inst.order_spacing
+            off = self.rng.randint(1, 200 // sp) * sp
             side = self.rng.choice((1, -1))
-            tick = (a.tick // 5) * 5 + (off + 5 if side < 0 else -off)
+            tick = (a.tick // sp) * sp + (off + sp if side < 0 else -off)
             size = int(m.unit * self.rng.uniform(0.3, 3) * WAD) * side
             return self._try(m, inst.place, expiry, maker, tick, size,
                              abs(size) * fair // WAD // 5, self.now)

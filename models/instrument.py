@@ -78,6 +78,7 @@ class Instrument:
     mmr: int = 500
     param: QuoteParam = field(default_factory=QuoteParam)
     funding_hour: int = 0
+    order_spacing: int = ORDER_SPACING  # 5 on Base and Blast, 1 on chains with the current ABI
     condition: int = Condition.NORMAL
     spot: int = 0  # the smoothed spot index (WAD), from the market's UpdateSpotState
     pairs: dict = field(default_factory=dict)
@@ -89,7 +90,7 @@ class Instrument:
     def pair(self, expiry: int) -> Pair:
         p = self.pairs.get(expiry)
         if p is None:
-            p = self.pairs[expiry] = Pair(expiry)
+            p = self.pairs[expiry] = Pair(expiry, self.order_spacing)
         return p
 
     def mark(self, expiry: int) -> int:
@@ -354,7 +355,7 @@ class Instrument:
         out: list = []
         if check:
             self._trading(pair, check)
-            if tick % ORDER_SPACING or size == 0:
+            if tick % self.order_spacing or size == 0:
                 raise Rejected("bad order")
             if (size > 0 and tick >= a.tick) or (size < 0 and tick <= a.tick):
                 raise Rejected("bids below the price, asks above it")

@@ -16,7 +16,7 @@ import zlib
 from collections import deque
 from dataclasses import dataclass, field
 
-from .constants import PERP_EXPIRY, Status
+from .constants import ORDER_SPACING, PERP_EXPIRY, Status
 from .events import GATE, MARKET
 from .funding import unpack_funding_index
 from .instrument import Instrument, QuoteParam, Rejected
@@ -66,13 +66,17 @@ class ReplayState:
     cursor: tuple = (-1, -1, -1)  # last applied (block, tx index, log index)
     events_applied: int = 0
     extra: dict = field(default_factory=dict)  # bookkeeping of whoever drives the replay (kept in checkpoints)
+    order_spacing: int = ORDER_SPACING  # of the chain replayed: 5 on Base and Blast, 1 on current-ABI chains
 
 
 class Replayer:
     """Applies decoded events; `on_applied` (optional) sees each (event, instrument, engine output)."""
 
-    def __init__(self, state: ReplayState | None = None, quote_decimals: dict | None = None):
+    def __init__(self, state: ReplayState | None = None, quote_decimals: dict | None = None,
+                 order_spacing: int | None = None):
         self.state = state or ReplayState()
+        if order_spacing is not None:
+            self.state.order_spacing = order_spacing
         if quote_decimals:
             self.state.quote_decimals.update({k.lower(): v for k, v in quote_decimals.items()})
         self.divergences: list[Divergence] = []
@@ -85,7 +89,8 @@ class Replayer:
         inst = self.state.instruments.get(address)
         if inst is None:
             quote = self.state.instrument_quote.get(address)
-            inst = Instrument(address, quote_decimals=self.state.quote_decimals.get(quote, 18))
+            inst = Instrument(address, quote_decimals=self.state.quote_decimals.get(quote, 18),
+                              order_spacing=self.state.order_spacing)
             self.state.instruments[address] = inst
         return inst
 
@@ -284,7 +289,7 @@ class Replayer:
                 inst.pair(g("expiry")).amm.insurance_fund -= g("amount")
                 out = [dict(ev)]
             elif name == "DeleteContext":
-                inst.pairs[g("expiry")] = Pair(g("expiry"))
+                inst.pairs[g("expiry")] = Pair(g("expiry"), inst.order_spacing)
                 out = [dict(ev)]
             elif name == "UpdateSpotState":
                 out = inst.update_spot(g("state_spot"), g("state_raw"), g("state_time"))

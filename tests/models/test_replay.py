@@ -107,3 +107,21 @@ def test_events_out_of_order_are_refused_not_skipped():
     r = Replayer(quote_decimals=QUOTES)
     with pytest.raises(ValueError, match="out of order"):
         r.apply(events)
+
+
+def test_a_current_abi_history_with_order_spacing_1_replays_exactly():
+    """Newer chains: the current ABI (other UpdateParam/SetQuoteParam topics) and orders on every tick."""
+    sim = Simulator(3, "small", layout="current")
+    events = numbered_events(sim.run())
+    places = [e["tick"] for e in events if e["event"] == "Place"]
+    assert any(t % 5 for t in places)  # orders off the Base spacing
+    assert all(e.get("abi_variant") == "current" for e in events if e["event"] in ("UpdateParam", "SetQuoteParam"))
+    r = Replayer(quote_decimals=QUOTES, order_spacing=1)
+    r.apply([dict(e) for e in events])
+    assert r.divergences == []
+    for m in sim.markets:
+        assert _state(r.state.instruments[m.inst.address]) == _state(m.inst)
+    # the same history replayed with Base's spacing is refused loudly, not silently wrong
+    wrong = Replayer(quote_decimals=QUOTES)
+    wrong.apply([dict(e) for e in events])
+    assert any(d.event == "Place" for d in wrong.divergences)
