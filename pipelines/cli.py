@@ -1,10 +1,14 @@
-"""Command line: `python -m pipelines.cli summary | schema`."""
+"""Command line: `python -m pipelines.cli check | summary | dashboard | audit | reset | schema`.
+
+Every command loads and validates the settings first: a bad one stops it with one line (`error: bad setting ...`)
+and exit status 2, before any work.  Commands that read the warehouse compare its identity with the settings.
+"""
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
-from . import verify
-from .config import ConfigError, load_settings
+from .config import ConfigError, Settings, load_settings
 from .store import SQL_DIR, event_table_ddl, reader
 
 EVENTS_SQL_HEADER = (
@@ -19,9 +23,15 @@ def events_sql() -> str:
     return EVENTS_SQL_HEADER + event_table_ddl()
 
 
-def summary() -> int:
-    s = load_settings()
-    with reader(s.duckdb_path) as con:
+def _read_checked(s: Settings):
+    """The warehouse opened read-only, after comparing its identity with the settings."""
+    from . import warehouse_identity
+    warehouse_identity.check_file(s.duckdb_path, s)
+    return reader(s.duckdb_path)
+
+
+def summary(s: Settings) -> int:
+    with _read_checked(s) as con:
         tables = [r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1").fetchall()]
         print(f"DuckDB file: {s.duckdb_path}  (chain: {s.chain}, rpc: {s.safe_rpc_url})")
@@ -38,30 +48,89 @@ def summary() -> int:
     return 0
 
 
+def check(s: Settings, node: bool) -> int:
+    """The settings as loaded (the RPC URL masked) with where each came from; the node and warehouse checks."""
+    from . import warehouse_identity
+    for name in Settings.__dataclass_fields__:
+        if name in ("origin", "warnings"):
+            continue
+        value = s.safe_rpc_url if name == "rpc_url" else getattr(s, name)
+        print(f"{name:20s} {value!s:60s} {s.origin.get(name, 'default')}")
+    for w in s.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if node:
+        from .resources import ChainSource, OysterConfig
+        for w in ChainSource(config=OysterConfig()).preflight():
+            print(f"warning: {w}", file=sys.stderr)
+        print(f"node: chain {s.chain_id} at {s.safe_rpc_url}: ok")
+    have = warehouse_identity.check_file(s.duckdb_path, s)
+    print(f"warehouse {s.duckdb_path}: " + ("not created yet" if have is None and not Path(s.duckdb_path).exists()
+                                            else "holds what these settings index" if have else "nothing recorded yet"))
+    return 0
+
+
+def reset(s: Settings, yes: bool) -> int:
+    """Delete the settings' warehouse file and what was made from it beside it (dashboard, backfill landing)."""
+    from .store import writer
+    db = Path(s.duckdb_path)
+    made = [Path(f"{db}.wal"), db.with_name("dashboard.html"), s.landing_dir]
+    try:  # the copy readers open (pipelines.publish), if this version publishes one
+        from .publish import published_path
+        pub = published_path(db)
+        made += [pub, Path(f"{pub}.wal"), pub.with_name(pub.name + ".manifest.json")]
+    except ImportError:
+        pass
+    doomed = [p for p in (db, *made) if p.exists()]
+    if not doomed:
+        print(f"nothing to reset: no warehouse at {db}")
+        return 0
+    if not yes:
+        print("would delete (run again with --yes):\n  " + "\n  ".join(map(str, doomed)), file=sys.stderr)
+        return 1
+    with writer(str(db)) as con:  # waits for a run that is writing; the file is deleted under its lock
+        con.close()
+        for p in doomed:
+            shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+    Path(f"{db}.writer.lock").unlink(missing_ok=True)
+    print("deleted:\n  " + "\n  ".join(map(str, doomed)))
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="oyster-lens")
     sub = p.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("check", help="validate the settings (shown with their sources, the RPC URL masked), the "
+                                     "node's chain id and the warehouse's identity")
+    c.add_argument("--no-node", action="store_true", help="do not contact the node")
     sub.add_parser("summary", help="where the DuckDB file is and what is in it")
     sub.add_parser("schema", help="regenerate sql/schema/events.sql")
     a = sub.add_parser("audit", help="LP performance audit of a trader or one range (HTML report + DuckDB rows)")
     a.add_argument("--trader", help="owner address, 0x + 40 hex digits")
     a.add_argument("--range", dest="range_spec", help="instrument:owner:tick_lower:tick_upper")
-    a.add_argument("--out", help="report path (default data/audits/<id>.html)")
+    a.add_argument("--out", help="report path (default audits/<id>.html beside the DuckDB file)")
     d = sub.add_parser("dashboard", help="render the SQL dashboard to an HTML page (DuckDB opened read-only)")
-    d.add_argument("--out", default="data/dashboard.html")
-    verify.add_parser(sub)
+    d.add_argument("--out", help="page path (default dashboard.html beside the DuckDB file)")
+    r = sub.add_parser("reset", help="delete the warehouse of these settings (and its dashboard and backfill "
+                                     "files) so the next run starts a new one")
+    r.add_argument("--yes", action="store_true", help="really delete")
     args = p.parse_args(argv)
     try:
+        settings = load_settings()  # once, before any work: a bad setting stops every command here
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    try:
+        if args.cmd == "check":
+            return check(settings, node=not args.no_node)
         if args.cmd == "summary":
-            return summary()
-        if args.cmd == "verify":
-            return verify.run(args)
+            return summary(settings)
+        if args.cmd == "reset":
+            return reset(settings, args.yes)
         if args.cmd == "audit":
             from .lp_audit import Target, audit, report
-            from .store import writer
             target = Target.parse(args.trader, args.range_spec)
-            settings = load_settings()
-            with writer(settings.duckdb_path) as con:
+            from .resources import OysterConfig, Warehouse
+            with Warehouse(config=OysterConfig()).writer() as con:  # the identity is checked first
                 audit_id, rows, series = audit(con, target)
             out = Path(args.out or Path(settings.duckdb_path).parent / "audits" / f"{audit_id}.html")
             report(audit_id, target, rows, series, out)
@@ -69,15 +138,19 @@ def main(argv=None) -> int:
             return 0
         if args.cmd == "dashboard":
             from .dashboard import render
-            counts = render(load_settings().duckdb_path, Path(args.out))
-            print(f"dashboard: {Path(args.out).resolve()} ({len(counts)} panels, "
+            _read_checked(settings).close()
+            out = Path(args.out) if args.out else Path(settings.duckdb_path).with_name("dashboard.html")
+            counts = render(settings.duckdb_path, out)
+            print(f"dashboard: {out.resolve()} ({len(counts)} panels, "
                   f"{sum(1 for n in counts.values() if n)} with data)")
             return 0
         if args.cmd == "schema":
             (SQL_DIR / "schema" / "events.sql").write_text(events_sql())
             return 0
-    except (ConfigError, FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (ConfigError, FileNotFoundError, ValueError, RuntimeError) as e:
+        from .secrets import scrub
+        text = str(e).splitlines()[0] if str(e) else type(e).__name__
+        print(f"error: {scrub(text, settings.rpc_url)}", file=sys.stderr)
         return 2
     return 1
 

@@ -4,22 +4,21 @@
 It replaces web3.py's provider on the hot path (web3's get_logs adds ~85 µs per log, STACK.md; the ingest
 benchmark's naive web3 baseline is ~25x slower); web3's stack stays where it is good: eth-abi encodes and
 decodes the Observer calls, and web3's process_log is the decoder's test oracle.  Errors never show the URL,
-which may hold an API key.
+which may hold an API key: it is parsed by pipelines.secrets (a '#', '/' or '@' in the password stays the
+password's) and shown masked.
 
 The transport is the standard library's http.client, one keep-alive connection per thread: on a 156 MB run of
 eth_getLogs bodies it spent 0.06 s of CPU where requests spent 0.35 s (requests reads a body in small chunks).
 """
-import base64
 import http.client
 import random
 import re
 import threading
 import time
-from urllib.parse import urlsplit
 
 import orjson
 
-from ..config import redact
+from ..secrets import UrlError, parse_rpc_url, scrub
 
 
 class RpcError(RuntimeError):
@@ -33,21 +32,6 @@ class RpcError(RuntimeError):
 
 class RpcUnavailable(RuntimeError):
     """Retries ran out: the node cannot be reached or keeps refusing."""
-
-
-class BadAnswer(RpcUnavailable):
-    """The node kept answering with data that fails verification (a null result, a missing batch member, logs
-    outside the range or filter asked for, logs the block headers disagree with): retried, then raised."""
-
-
-class NodeBehind(BadAnswer):
-    """The node's head is below the head already landed: it answers from an older view of the chain."""
-
-
-# Methods whose result is never null for what we ask (blocks at or below the node's head): a null result is a
-# node that does not have the data (lagging, pruned, load-balanced onto a node behind), never an empty answer.
-NEVER_NULL = frozenset({"eth_getLogs", "eth_blockNumber", "eth_getBlockByNumber", "eth_getBlockByHash",
-                        "eth_getBlockReceipts", "eth_chainId"})
 
 
 class _Retry(Exception):
@@ -91,17 +75,21 @@ class JsonRpcClient:
     def __init__(self, url: str, requests_per_second: float = 0, max_retries: int = 6, timeout: float = 60,
                  backoff: float = 0.25, max_backoff: float = 8.0, seed: int | None = None):
         self.url = url
-        self.safe_url = redact(url)
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = parse_rpc_url(url)
+        except UrlError as e:
+            raise ValueError(f"rpc_url must be an http(s) URL ({e})") from None
+        self.safe_url = parts.masked
+        if parts.scheme not in ("http", "https"):
             raise ValueError(f"rpc_url must be an http(s) URL, got {self.safe_url}")
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be 0 or more, got {max_retries}")
         self._conn_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        self._host, self._port = parts.hostname, parts.port
-        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._host, self._port = parts.host.strip("[]"), parts.port
+        self._path = parts.target
         self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if parts.username:  # basic auth given in the URL
-            cred = f"{parts.username}:{parts.password or ''}".encode()
-            self._headers["Authorization"] = "Basic " + base64.b64encode(cred).decode()
+        if parts.authorization:  # basic auth given in the URL
+            self._headers["Authorization"] = parts.authorization
         self._local = threading.local()
         self.limiter = RateLimiter(requests_per_second)
         self.max_retries = max_retries
@@ -114,11 +102,7 @@ class JsonRpcClient:
 
     def _scrub(self, text: str) -> str:
         """Remove every part of the URL that may hold a key (path, query, user info) from an error text."""
-        parts = urlsplit(self.url)
-        for secret in (self.url, parts.path, parts.query, parts.username or "", parts.password or ""):
-            if secret and secret != "/":
-                text = text.replace(secret, "/***")
-        return text[:300]
+        return scrub(text, self.url)[:300]
 
     def _sleep(self, attempt: int) -> None:
         base = min(self.max_backoff, self.backoff * 2 ** attempt)
@@ -174,14 +158,7 @@ class JsonRpcClient:
                     self._sleep(attempt)
                     continue
                 raise RpcError(method, out["error"])
-            result = out.get("result") if isinstance(out, dict) else None
-            if result is None and (method in NEVER_NULL or not isinstance(out, dict) or "result" not in out):
-                if attempt < self.max_retries:  # a null or malformed answer: asked again, never taken as empty
-                    self.retries += 1
-                    self._sleep(attempt)
-                    continue
-                raise BadAnswer(f"{self.safe_url}: {method} kept answering without a result")
-            return result
+            return out["result"]
         raise AssertionError("unreachable")
 
     def batch_raw(self, calls: list[tuple[str, list]]) -> bytes | list:
@@ -212,27 +189,19 @@ class JsonRpcClient:
                     self._sleep(attempt)
                     continue
                 raise RpcError("batch", err)
-            by_id = {item.get("id"): item for item in out if isinstance(item, dict)}
+            by_id = {item.get("id"): item for item in out}
             retry = []
-            bad = 0  # members missing from the answer, or answered without a result
             for i in pending:
                 item = by_id.get(i)
                 if item is None or ("error" in item and self._retryable(item["error"])):
-                    bad += item is None
                     retry.append(i)
                 elif "error" in item:
                     raise RpcError(calls[i][0], item["error"])
-                elif item.get("result") is None and ("result" not in item or calls[i][0] in NEVER_NULL):
-                    bad += 1
-                    retry.append(i)
                 else:
                     results[i] = item["result"]
             if not retry:
                 return results
             if attempt == self.max_retries:
-                if bad:
-                    raise BadAnswer(f"{self.safe_url}: {bad} batch members kept coming back missing or null "
-                                    f"({calls[retry[0]][0]})")
                 raise RpcUnavailable(f"{self.safe_url}: {len(retry)} batch members kept failing")
             pending = retry
             self.retries += 1
