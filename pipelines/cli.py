@@ -8,6 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from . import verify
 from .config import ConfigError, Settings, load_settings
 from .store import SQL_DIR, event_table_ddl, reader
 
@@ -113,6 +114,7 @@ def main(argv=None) -> int:
     r = sub.add_parser("reset", help="delete the warehouse of these settings (and its dashboard and backfill "
                                      "files) so the next run starts a new one")
     r.add_argument("--yes", action="store_true", help="really delete")
+    verify.add_parser(sub)
     args = p.parse_args(argv)
     try:
         settings = load_settings()  # once, before any work: a bad setting stops every command here
@@ -122,6 +124,8 @@ def main(argv=None) -> int:
     try:
         if args.cmd == "check":
             return check(settings, node=not args.no_node)
+        if args.cmd == "verify":
+            return verify.run(args)
         if args.cmd == "summary":
             return summary(settings)
         if args.cmd == "reset":

@@ -34,6 +34,21 @@ class RpcUnavailable(RuntimeError):
     """Retries ran out: the node cannot be reached or keeps refusing."""
 
 
+class BadAnswer(RpcUnavailable):
+    """The node kept answering with data that fails verification (a null result, a missing batch member, logs
+    outside the range or filter asked for, logs the block headers disagree with): retried, then raised."""
+
+
+class NodeBehind(BadAnswer):
+    """The node's head is below the head already landed: it answers from an older view of the chain."""
+
+
+# Methods whose result is never null for what we ask (blocks at or below the node's head): a null result is a
+# node that does not have the data (lagging, pruned, load-balanced onto a node behind), never an empty answer.
+NEVER_NULL = frozenset({"eth_getLogs", "eth_blockNumber", "eth_getBlockByNumber", "eth_getBlockByHash",
+                        "eth_getBlockReceipts", "eth_chainId"})
+
+
 class _Retry(Exception):
     """A transient transport failure (HTTP 429 or 5xx)."""
 
@@ -158,7 +173,14 @@ class JsonRpcClient:
                     self._sleep(attempt)
                     continue
                 raise RpcError(method, out["error"])
-            return out["result"]
+            result = out.get("result") if isinstance(out, dict) else None
+            if result is None and (method in NEVER_NULL or not isinstance(out, dict) or "result" not in out):
+                if attempt < self.max_retries:  # a null or malformed answer: asked again, never taken as empty
+                    self.retries += 1
+                    self._sleep(attempt)
+                    continue
+                raise BadAnswer(f"{self.safe_url}: {method} kept answering without a result")
+            return result
         raise AssertionError("unreachable")
 
     def batch_raw(self, calls: list[tuple[str, list]]) -> bytes | list:
@@ -189,19 +211,27 @@ class JsonRpcClient:
                     self._sleep(attempt)
                     continue
                 raise RpcError("batch", err)
-            by_id = {item.get("id"): item for item in out}
+            by_id = {item.get("id"): item for item in out if isinstance(item, dict)}
             retry = []
+            bad = 0  # members missing from the answer, or answered without a result
             for i in pending:
                 item = by_id.get(i)
                 if item is None or ("error" in item and self._retryable(item["error"])):
+                    bad += item is None
                     retry.append(i)
                 elif "error" in item:
                     raise RpcError(calls[i][0], item["error"])
+                elif item.get("result") is None and ("result" not in item or calls[i][0] in NEVER_NULL):
+                    bad += 1
+                    retry.append(i)
                 else:
                     results[i] = item["result"]
             if not retry:
                 return results
             if attempt == self.max_retries:
+                if bad:
+                    raise BadAnswer(f"{self.safe_url}: {bad} batch members kept coming back missing or null "
+                                    f"({calls[retry[0]][0]})")
                 raise RpcUnavailable(f"{self.safe_url}: {len(retry)} batch members kept failing")
             pending = retry
             self.retries += 1
