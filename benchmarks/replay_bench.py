@@ -93,11 +93,12 @@ def trade_latency() -> dict:
     from models.constants import PERP_EXPIRY as E, WAD
     from models.instrument import Instrument
     from models.pair import InsufficientLiquidity
-    from models.tick_math import wad_to_tick
+    from models.tick_math import wad_to_sqrt, wad_to_tick
     out = {}
     for crossings in (0, 1, 10):
         inst = Instrument("0xbench")
         inst.spot = 2000 * WAD
+        inst.open_pair(E, wad_to_sqrt(inst.spot), inst.spot, 0)
         t0 = wad_to_tick(2000 * WAD) // 50 * 50
         inst.add(E, "0xwide", t0 - 20000, t0 + 20000, 10**7 * WAD, 0, check=False)
         for k in range(1, 40):  # boundaries at t0 ± 50k: 40 initialised ticks each side
