@@ -58,6 +58,15 @@ class Divergence:
     rel: float | None = None
 
 
+# Bump when a rule of the model changes: a checkpoint written under another version holds state those rules
+# did not produce, so the replay rebuilds from genesis instead of resuming from it.
+MODEL_VERSION = 2
+
+
+class StaleCheckpoint(ValueError):
+    """A checkpoint written by another version of the model."""
+
+
 @dataclass
 class ReplayState:
     instruments: dict = field(default_factory=dict)  # address -> Instrument
@@ -67,6 +76,7 @@ class ReplayState:
     events_applied: int = 0
     extra: dict = field(default_factory=dict)  # bookkeeping of whoever drives the replay (kept in checkpoints)
     order_spacing: int = ORDER_SPACING  # of the chain replayed: 5 on Base and Blast, 1 on current-ABI chains
+    model_version: int = MODEL_VERSION
 
 
 class Replayer:
@@ -175,10 +185,14 @@ class Replayer:
         enabled = gc.isenabled()
         gc.disable()
         try:
-            return cls(pickle.loads(zlib.decompress(blob)))
+            state = pickle.loads(zlib.decompress(blob))
         finally:
             if enabled:
                 gc.enable()
+        version = state.__dict__.get("model_version", 1)  # checkpoints before versioning were version 1
+        if version != MODEL_VERSION:
+            raise StaleCheckpoint(f"checkpoint of model version {version}, this is version {MODEL_VERSION}")
+        return cls(state)
 
     def _new_instrument(self, ev: dict) -> None:
         addr = ev["instrument"].lower()

@@ -7,16 +7,19 @@ Every divergence is written with its size and class (models/divergence.py); rows
 the classes existed are classified on the next run.
 """
 import heapq
+import logging
 import time
 from dataclasses import dataclass
 
 import polars as pl
 
 from models.divergence import classify
-from models.replay import Replayer
+from models.replay import Replayer, StaleCheckpoint
 
 from .state import INT_TEXT, ORDER_COLS, RANGE_COLS, REPLAYED_TABLES, TABLE_EVENT, StateBuilder
 from .store import get_state, insert_frame
+
+log = logging.getLogger(__name__)
 
 STATE_TABLES = ("amm_snapshots", "pearl_snapshots", "range_history", "positions", "fills", "funding_index_series",
                 "replay_divergences", "depth_snapshots", "pair_hourly")
@@ -101,11 +104,15 @@ def _restore(con, reorg_from: int | None, full: bool):
     if reorg_from is not None:
         q += f" WHERE cursor_block < {reorg_from}"
     rows = con.execute(q + " ORDER BY cursor_block DESC LIMIT 1").fetchall()
+    block, r = -1, None
     if rows:
-        block, blob = rows[0]
-        r = Replayer.from_checkpoint(bytes(blob))
-    else:
-        block, r = -1, None
+        try:
+            block, r = rows[0][0], Replayer.from_checkpoint(bytes(rows[0][1]))
+        except StaleCheckpoint as exc:
+            # the model's rules changed since: rebuild every state row from genesis with the new ones
+            log.warning("replay: %s; rebuilding the state from genesis", exc)
+            con.execute("DELETE FROM replay_checkpoints")
+            full = True
     if full or reorg_from is not None:
         # Rows after the checkpoint exist only after a reorg or for a rebuild: each run commits atomically.
         con.execute("DELETE FROM replay_checkpoints WHERE cursor_block > ?", [block])
@@ -132,7 +139,8 @@ def run_replay(con, settings, full: bool = False, window_blocks: int = 20_000) -
     try:
         replayer, start = _restore(con, reorg_from, full)
         classify_legacy_divergences(con)
-        replayer = replayer or Replayer(quote_decimals=settings.quote_decimals)
+        replayer = replayer or Replayer(quote_decimals=settings.quote_decimals,
+                                        order_spacing=getattr(settings, "order_spacing", None))
         builder = StateBuilder(replayer)
         if replayer.state.cursor[0] >= 0 and (full or reorg_from is not None):
             # rows of orders/ranges still open at the checkpoint are rewritten from its registry
