@@ -40,6 +40,8 @@ class Settings:
     chain_id: int = DEVNET_CHAIN_ID
     rpc_url: str = "devnet"
     devnet_size: str = "default"
+    devnet_layout: str = "legacy"  # the embedded devnet's ABI: legacy (Base, Blast) or current (newer chains)
+    order_spacing: int = 5  # ticks between order (pearl) ticks: 5 on Base and Blast, 1 on current-ABI chains
     gate: str = ""
     config: str = ""
     observer: str = ""  # SynFutures' Observer lens; '' skips the comparison
@@ -94,7 +96,8 @@ ENV = {
     "OYSTER_GATE": "gate", "OYSTER_CONFIG": "config", "OYSTER_OBSERVER": "observer",
     "OYSTER_OBSERVER_SAMPLES": "observer_samples", "OYSTER_SPANS_PER_REQUEST": "spans_per_request",
     "OYSTER_REQUESTS_IN_FLIGHT": "requests_in_flight", "OYSTER_MAX_RETRIES": "max_retries",
-    "OYSTER_REORG_WINDOW": "reorg_window",
+    "OYSTER_REORG_WINDOW": "reorg_window", "OYSTER_DEVNET_LAYOUT": "devnet_layout",
+    "OYSTER_ORDER_SPACING": "order_spacing",
 }
 # variables read elsewhere (not settings): a typo of a setting's variable is warned about, these are not
 OTHER_VARS = {"OYSTER_CONFIG_FILE"}
@@ -104,8 +107,15 @@ INT_RANGES = {
     "chain_id": (1, 2**53 - 1), "start_block": (0, 2**63 - 1), "confirmations": (0, 1_000_000),
     "max_block_span": (1, 10_000_000), "spans_per_request": (1, 1000), "requests_in_flight": (1, 64),
     "max_retries": (0, 100), "reorg_window": (1, 1_000_000), "observer_samples": (1, 1000),
+    "order_spacing": (1, 5),
 }
 QUOTE_DECIMALS = (0, 18)  # amounts are WAD: a quote's decimals divide 1e18
+DEVNET_LAYOUTS = {"legacy": 5, "current": 1}  # the devnet's ABI layout -> its order spacing
+ORDER_SPACINGS = (1, 5)
+
+
+def url_is_devnet(v: dict) -> bool:
+    return v.get("rpc_url", "devnet") == "devnet"
 
 
 def _show(name: str, value) -> str:
@@ -190,6 +200,18 @@ def _validate(v: dict, origin: dict) -> dict:
     size = v.get("devnet_size", "default")
     if size not in DEVNET_SIZES:
         raise _bad("devnet_size", size, "one of " + ", ".join(DEVNET_SIZES), origin)
+    layout = v.get("devnet_layout", "legacy")
+    if layout not in DEVNET_LAYOUTS:
+        raise _bad("devnet_layout", layout, "one of " + ", ".join(DEVNET_LAYOUTS) + " (legacy: Base's and Blast's "
+                   "ABI; current: newer chains')", origin)
+    if "order_spacing" in v:
+        sp = v["order_spacing"]
+        out["order_spacing"] = _int("order_spacing", sp, origin)
+        if out["order_spacing"] not in ORDER_SPACINGS:
+            raise _bad("order_spacing", sp, "5 (Base, Blast) or 1 (chains on the current ABI)", origin)
+    if url_is_devnet(v) and out.get("order_spacing", 5) != DEVNET_LAYOUTS[layout]:
+        raise _bad("order_spacing", out.get("order_spacing", 5), f"{DEVNET_LAYOUTS[layout]} for the {layout} devnet "
+                   "layout", origin)
     url = v.get("rpc_url", "devnet")
     if not isinstance(url, str) or not url.strip():
         raise _bad("rpc_url", url, "an http(s):// URL of a JSON-RPC node, or 'devnet' for the embedded node", origin)
@@ -230,10 +252,12 @@ def _validate(v: dict, origin: dict) -> dict:
     return out
 
 
-def default_duckdb_path(chain: str, rpc_url: str, devnet_size: str) -> Path:
-    """One warehouse per chain (and per devnet history size): data/<chain>/oyster.duckdb."""
-    if chain == "devnet":
-        return ROOT / "data" / (f"devnet-{devnet_size}" if rpc_url == "devnet" else "devnet-node") / "oyster.duckdb"
+def default_duckdb_path(chain: str, rpc_url: str, devnet_size: str, devnet_layout: str = "legacy") -> Path:
+    """One warehouse per chain (and per devnet history): data/<chain>/oyster.duckdb."""
+    if chain.startswith("devnet"):
+        layout = "" if devnet_layout == "legacy" else f"-{devnet_layout}"
+        return ROOT / "data" / (f"devnet-{devnet_size}{layout}" if rpc_url == "devnet" else f"{chain}-node") / \
+            "oyster.duckdb"
     return ROOT / "data" / chain / "oyster.duckdb"
 
 
@@ -279,11 +303,14 @@ def load_settings(path: str | os.PathLike | None = None, env: dict | None = None
         if env.get(var) not in (None, ""):
             values[k] = env[var]
             origin[k] = var
+    referenced = {m.group(1) for m in _REF.finditer(path.read_text())}  # ${NAME}s of the file are used, not typos
     warnings = [f"{var} is not a setting's variable (a typo? the variables are {', '.join(sorted(ENV))})"
-                for var in env if var.startswith("OYSTER_") and var not in ENV and var not in OTHER_VARS]
+                for var in env if var.startswith("OYSTER_") and var not in ENV and var not in OTHER_VARS
+                and var not in referenced]
     out = _validate(values, origin)
     if not out.get("duckdb_path"):
         out["duckdb_path"] = str(default_duckdb_path(out.get("chain", "devnet"), out.get("rpc_url", "devnet"),
-                                                     out.get("devnet_size", "default")))
+                                                     out.get("devnet_size", "default"),
+                                                     out.get("devnet_layout", "legacy")))
         origin["duckdb_path"] = "default"
     return Settings(**out, origin=origin, warnings=tuple(warnings))

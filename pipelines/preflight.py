@@ -79,7 +79,7 @@ def check_node(settings: Settings, client) -> NodeFacts:
 def devnet_head(settings: Settings) -> int | None:
     """The embedded devnet's head, from its kept history's meta.json (None before the history is built)."""
     from devnet.build import history_dir
-    meta = history_dir(settings.devnet_size) / "meta.json"
+    meta = history_dir(settings.devnet_size, layout=settings.devnet_layout) / "meta.json"
     if not meta.exists():
         return None
     return int(json.loads(meta.read_text())["head"])

@@ -140,7 +140,7 @@ def run_replay(con, settings, full: bool = False, window_blocks: int = 20_000) -
         replayer, start = _restore(con, reorg_from, full)
         classify_legacy_divergences(con)
         replayer = replayer or Replayer(quote_decimals=settings.quote_decimals,
-                                        order_spacing=getattr(settings, "order_spacing", None))
+                                        order_spacing=settings.order_spacing)
         builder = StateBuilder(replayer)
         if replayer.state.cursor[0] >= 0 and (full or reorg_from is not None):
             # rows of orders/ranges still open at the checkpoint are rewritten from its registry

@@ -93,7 +93,7 @@ class ChainSource(dg.ConfigurableResource):
         elif s.is_devnet:
             from devnet.anvil import Anvil
             from devnet.build import build
-            hist = build(s.devnet_size)
+            hist = build(s.devnet_size, layout=s.devnet_layout)
             with Anvil(load_state=hist / "state.json") as node, closing(self._rpc(node.url, s)) as src:
                 yield src
         else:

@@ -22,8 +22,8 @@ def devnet_history(settings: Settings) -> str:
     chain's)."""
     if not settings.is_devnet:
         return ""
-    from devnet.build import DEFAULT_SEED, VERSION
-    return f"devnet {settings.devnet_size}-{DEFAULT_SEED}-v{VERSION}"
+    from devnet.build import DEFAULT_SEED, VERSION, history_dir
+    return "devnet " + history_dir(settings.devnet_size, DEFAULT_SEED, settings.devnet_layout).name
 
 
 def expected(settings: Settings) -> dict[str, str]:

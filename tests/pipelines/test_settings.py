@@ -49,6 +49,9 @@ def refused(env=None, path=None) -> str:
     ("OYSTER_CHAIN", "Base!", ["chain = 'Base!'", "lowercase"]),
     ("OYSTER_RPC_URL", "ftp://u:SECRETPW@host/KEYPATH", ["rpc_url = 'ftp://***@host/***'", "http:// or https://"]),
     ("OYSTER_RPC_URL", "host:8545/KEYPATH", ["rpc_url", "no '://'"]),
+    ("OYSTER_DEVNET_LAYOUT", "newest", ["devnet_layout = 'newest'", "legacy, current"]),
+    ("OYSTER_ORDER_SPACING", "3", ["order_spacing = '3'", "5 (Base, Blast) or 1"]),
+    ("OYSTER_ORDER_SPACING", "1", ["order_spacing = 1", "5 for the legacy devnet layout"]),
 ])
 def test_each_bad_variable_is_refused_in_one_line_naming_it(var, value, words):
     msg = refused({var: value})
@@ -120,6 +123,16 @@ def test_the_default_warehouse_is_per_chain_and_per_devnet_size():
         ROOT / "data" / "devnet-small" / "oyster.duckdb"
     assert Path(load_settings(env=BASE).duckdb_path) == ROOT / "data" / "base" / "oyster.duckdb"
     assert load_settings(env={**BASE, "OYSTER_DUCKDB_PATH": "/tmp/x.duckdb"}).duckdb_path == "/tmp/x.duckdb"
+    assert Path(load_settings(env={"OYSTER_CHAIN": "devnet-current"}).duckdb_path) == \
+        ROOT / "data" / "devnet-default-current" / "oyster.duckdb"
+
+
+def test_variables_a_settings_file_refers_to_are_not_taken_for_typos(tmp_path):
+    f = tmp_path / "chain.yaml"
+    f.write_text((ROOT / "config" / "base.yaml").read_text().replace('"0xB63902d38738e353f3f52AdD203C418A0bFEa172"',
+                                                                    "${OYSTER_CONFIG_ADDRESS}"))
+    s = load_settings(f, env={"OYSTER_RPC_URL": "https://h.io/k", "OYSTER_CONFIG_ADDRESS": "0x" + "22" * 20})
+    assert s.config == "0x" + "22" * 20 and not s.warnings
 
 
 # ---------------------------------------------------------------- RPC URLs: every character kept, always masked
