@@ -105,7 +105,7 @@ class ChainSource(dg.ConfigurableResource):
     @staticmethod
     def _rpc(url: str, s) -> RpcLogSource:
         return RpcLogSource(JsonRpcClient(url, s.requests_per_second, s.max_retries), s.max_block_span,
-                            s.spans_per_request, s.requests_in_flight)
+                            s.spans_per_request, s.requests_in_flight, verify_depth=s.verify_depth)
 
 
 class Warehouse(dg.ConfigurableResource):

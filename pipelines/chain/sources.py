@@ -9,6 +9,12 @@ branch); every log's address is in its block's logsBloom; and wherever a block's
 addresses asked for (with one of the topics asked for) may have logged in it but no log of that address came
 back, the block's receipts settle it (eth_getBlockReceipts; a bloom is allowed false positives, receipts are
 not).  A chunk that fails is fetched again, then BadAnswer is raised: nothing of it lands.
+
+`verify_depth` bounds what that costs on a busy chain (Base's blooms are nearly full, so almost every block would
+need its receipts): only chunks reaching into the newest `verify_depth` blocks below the node's head, where
+load-balanced nodes lag and reorgs happen, get the full check.  Older chunks (a backfill) check each log against
+its own block's header (hash, timestamp, bloom), which catches logs from another branch, but not a log left out.
+0 checks every chunk in full.
 """
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -45,8 +51,10 @@ class RpcLogSource:
     HEADERS_PER_REQUEST = 100
 
     def __init__(self, client: JsonRpcClient, max_block_span: int, batch_size: int = 8, in_flight: int = 1,
-                 verify: bool = True):
+                 verify: bool = True, verify_depth: int = 0):
         self.client = client
+        self.verify_depth = verify_depth
+        self._head: int | None = None  # the node's head, as last asked
         self.max_block_span = max_block_span
         self.batch_size = batch_size
         self.in_flight = in_flight
@@ -63,7 +71,15 @@ class RpcLogSource:
             self._fetcher = None
 
     def head(self) -> int:
-        return int(self.client.call("eth_blockNumber", []), 16)
+        self._head = int(self.client.call("eth_blockNumber", []), 16)
+        return self._head
+
+    def _settled_to(self) -> int:
+        """The newest block checked the cheap way (-1: every block gets the full check)."""
+        if not self.verify_depth:
+            return -1
+        head = self._head if self._head is not None else self.head()
+        return head - self.verify_depth
 
     def _pool(self) -> ThreadPoolExecutor:
         if self._fetcher is None:
@@ -112,8 +128,7 @@ class RpcLogSource:
             frame = self._fetcher.fetch_frame(lo, hi, addresses, topic0)
             if not self.verify:
                 return self._timestamps_from_headers(frame)
-            headers = self._headers(list(range(lo, hi + 1)))
-            frame, problem = self._check_blocks(frame, lo, hi, headers, addresses, topic0)
+            frame, headers, problem = self._check(frame, lo, hi, addresses, topic0)
             if problem is None:
                 with self._lock:
                     if len(self._verified) > 100_000:
@@ -126,6 +141,28 @@ class RpcLogSource:
             self.client.retries += 1
             self.client._sleep(attempt)
         raise AssertionError("unreachable")
+
+    def _check(self, frame, lo, hi, addresses, topic0) -> tuple[pl.DataFrame, dict, str | None]:
+        """Blocks up to the settled depth: each log against its own block's header; newer ones: every block."""
+        cut = min(hi, self._settled_to())
+        parts, headers, problem = [], {}, None
+        if lo <= cut:
+            part = frame.filter(pl.col("block_number") <= cut)
+            hdrs = self._headers(sorted(set(part["block_number"].to_list()) | {cut}))
+            part, problem = self._check_logs(part, hdrs)
+            parts.append(part)
+            headers.update(hdrs)
+            if problem is None and cut < hi:
+                with self._lock:
+                    self._verified[cut] = hdrs[cut]["hash"].lower()  # the newer part descends from it
+        if problem is None and cut < hi:
+            part = frame.filter(pl.col("block_number") > cut)
+            first = max(lo, cut + 1)
+            hdrs = self._headers(list(range(first, hi + 1)))
+            part, problem = self._check_blocks(part, first, hi, hdrs, addresses, topic0)
+            parts.append(part)
+            headers.update(hdrs)
+        return (pl.concat(parts) if parts else frame), headers, problem
 
     def _timestamps_from_headers(self, frame: pl.DataFrame) -> pl.DataFrame:
         missing = frame.filter(pl.col("block_timestamp").is_null())["block_number"].unique().to_list()
@@ -147,27 +184,17 @@ class RpcLogSource:
         for b in range(lo + 1, hi + 1):
             if parent[b] != hashes[b - 1]:
                 return frame, f"the headers of blocks {b - 1} and {b} are not one chain (the node's view changed)"
-        ts = {b: _int(h["timestamp"]) for b, h in headers.items()}
-        header_hash = pl.col("block_number").replace_strict(hashes, default=None, return_dtype=pl.Utf8)
-        header_ts = pl.col("block_number").replace_strict(ts, default=None, return_dtype=pl.Int64)
-        frame = frame.with_columns(header_hash.alias("_hash"), header_ts.alias("_ts"))
-        wrong = frame.filter((pl.col("block_hash") != pl.col("_hash")).fill_null(True))
-        if wrong.height:
-            return frame, (f"{wrong.height} logs carry a block hash the headers do not know (e.g. block "
-                           f"{wrong['block_number'][0]}: a node behind, or on another branch)")
-        if frame.filter(pl.col("block_timestamp").is_not_null() & (pl.col("block_timestamp") != pl.col("_ts"))).height:
-            return frame, "logs whose blockTimestamp is not their block's"
-        frame = frame.with_columns(pl.col("_ts").alias("block_timestamp")).drop("_hash", "_ts")
-        # blooms: every log's address is in its block's bloom; every (block, address asked for) whose bloom bits
-        # are set, with one of the topics asked for, has a log or receipts that say it has none
+        frame, problem = self._check_logs(frame, headers)
+        if problem is not None:
+            return frame, problem
         blooms = {b: int(h["logsBloom"], 16) for b, h in headers.items()}
         masks = {a.lower(): _mask(a) for a in addresses}
         topic_masks = [_mask(t) for t in topic0] if topic0 else None
         seen: dict[int, set] = {}
         for b, a in frame.select("block_number", "address").unique().iter_rows():
-            if blooms[b] & masks[a] != masks[a]:
-                return frame, f"a log of {a} in block {b} whose logsBloom says it has none"
             seen.setdefault(b, set()).add(a)
+        # every (block, address asked for) whose bloom bits are set, with one of the topics asked for, has a log
+        # or receipts that say it has none
         maybe = []
         for b, bloom in blooms.items():
             if not bloom:
@@ -182,6 +209,29 @@ class RpcLogSource:
             if missed:
                 return frame, (f"{missed} logs missing from the answer (blocks' receipts have them; e.g. block "
                                f"{maybe[0]})")
+        return frame, None
+
+    @staticmethod
+    def _check_logs(frame: pl.DataFrame, headers: dict[int, dict]) -> tuple[pl.DataFrame, str | None]:
+        """Each log against its own block's header: hash, timestamp (taken from the header), and its address in
+        the block's logsBloom -> (logs with header timestamps, what is wrong or None)."""
+        hashes = {b: h["hash"].lower() for b, h in headers.items()}
+        ts = {b: _int(h["timestamp"]) for b, h in headers.items()}
+        header_hash = pl.col("block_number").replace_strict(hashes, default=None, return_dtype=pl.Utf8)
+        header_ts = pl.col("block_number").replace_strict(ts, default=None, return_dtype=pl.Int64)
+        frame = frame.with_columns(header_hash.alias("_hash"), header_ts.alias("_ts"))
+        wrong = frame.filter((pl.col("block_hash") != pl.col("_hash")).fill_null(True))
+        if wrong.height:
+            return frame, (f"{wrong.height} logs carry a block hash the headers do not know (e.g. block "
+                           f"{wrong['block_number'][0]}: a node behind, or on another branch)")
+        if frame.filter(pl.col("block_timestamp").is_not_null() & (pl.col("block_timestamp") != pl.col("_ts"))).height:
+            return frame, "logs whose blockTimestamp is not their block's"
+        frame = frame.with_columns(pl.col("_ts").alias("block_timestamp")).drop("_hash", "_ts")
+        blooms = {b: int(h["logsBloom"], 16) for b, h in headers.items()}
+        for b, a in frame.select("block_number", "address").unique().iter_rows():
+            m = _mask(a)
+            if blooms[b] & m != m:
+                return frame, f"a log of {a} in block {b} whose logsBloom says it has none"
         return frame, None
 
     def _receipt_logs(self, blocks: list[int], hashes: dict[int, str], addresses: set, topic0, seen) -> int:

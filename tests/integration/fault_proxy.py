@@ -42,6 +42,7 @@ class FaultProxy:
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
         self.counts = {"requests": 0, "refused_span": 0, "429": 0, "stall": 0, "drop": 0, fault: 0}
+        self.methods: dict[str, int] = {}  # JSON-RPC calls per method (batch members counted one by one)
         self.fault, self.p_fault, self.lag = fault, p_fault, lag
         self.enabled = True  # off: a plain pass-through (to land a clean start through the same proxy)
         proxy = self
@@ -66,6 +67,9 @@ class FaultProxy:
                     time.sleep(stall_seconds)
                 req = json.loads(body)
                 items = req if isinstance(req, list) else [req]
+                with proxy.lock:
+                    for it in items:
+                        proxy.methods[it.get("method")] = proxy.methods.get(it.get("method"), 0) + 1
                 for it in items:
                     if it.get("method") == "eth_getLogs":
                         f = it["params"][0]

@@ -186,3 +186,38 @@ def test_verify_command_line(node, settings, monkeypatch, capsys):
     assert verify.main(["--from-block", "0", "--to-block", "300"]) == 1
     assert verify.main(["--from-block", "0", "--to-block", "300", "--repair"]) == 0
     assert verify.main(["--from-block", "0", "--to-block", "300"]) == 0
+
+
+def _settled_run(settings, url, depth, **proxy_args):
+    """Ingest through a proxy that counts requests, with full checks only `depth` blocks below the head."""
+    proxy = FaultProxy(url, max_span=10_000, p429=0, p_stall=0, p_drop=0, seed=7, **proxy_args)
+    shape = dataclasses.replace(settings, max_block_span=20, spans_per_request=3, requests_in_flight=2)
+    src = RpcLogSource(JsonRpcClient(proxy.url, max_retries=4, backoff=0.001, max_backoff=0.01, seed=1),
+                       shape.max_block_span, shape.spans_per_request, shape.requests_in_flight, verify_depth=depth)
+    try:
+        with writer(shape.duckdb_path) as con:
+            land(con, src, shape)
+        return proxy, None
+    except BadAnswer as e:
+        return proxy, e
+    finally:
+        src.close()
+        proxy.close()
+
+
+def test_below_the_verify_depth_only_blocks_with_logs_are_checked(node, settings, tmp_path):
+    """A backfill of settled blocks asks for the headers of the blocks with logs (and chunk ends) only, and lands
+    the same rows as a run that checks every block."""
+    node.call("anvil_mine", [hex(600)])  # empty blocks, as most of a sparse chain's are
+    full = dataclasses.replace(settings, duckdb_path=str(tmp_path / "full.duckdb"))
+    p_full, err = _settled_run(full, node.url, 0, fault="wrong_hash", p_fault=0)
+    assert err is None
+    p_light, err = _settled_run(settings, node.url, 50, fault="wrong_hash", p_fault=0)
+    assert err is None
+    assert dump(settings.duckdb_path) == dump(full.duckdb_path)
+    assert p_light.methods["eth_getBlockByNumber"] < p_full.methods["eth_getBlockByNumber"] * 0.7
+
+
+def test_below_the_verify_depth_a_log_from_another_branch_still_fails(node, settings):
+    proxy, err = _settled_run(settings, node.url, 50, fault="wrong_hash", p_fault=1.0)
+    assert proxy.counts["wrong_hash"] > 0 and isinstance(err, BadAnswer)
