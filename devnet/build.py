@@ -5,12 +5,14 @@ emitted, numbered as the chain numbers it) and meta.json.  A second call finds t
 """
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
 import polars as pl
 
 from models.events import spec_of
+from pipelines.progress import Progress
 
 from .anvil import ROOT, Anvil, rpc
 from .chain_writer import ChainWriter, bytecode
@@ -42,14 +44,18 @@ def build(size: str = "small", seed: int = DEFAULT_SEED, force: bool = False, la
         return d
     d.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
+    say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    say(f"devnet: simulating the {size} history ({layout} layout)...")
     sim = Simulator(seed, size, layout)
     hist = sim.run()
+    progress = Progress(f"devnet {size}: writing to anvil", len(hist.blocks), say, every=5)
     with Anvil() as node:
         w = ChainWriter(node.url)
         w.install(hist.addresses)
         first = int(rpc(node.url, "eth_blockNumber"), 16) + 1
         for ts, txs in hist.blocks:
             w.mine_block(txs, ts)
+            progress(1, sum(len(tx) for tx in txs))
         # the Observer answers from the final state; an empty block after it makes those answers visible there
         install_observer(node.url, bytecode()["ResponseTable"], sim)
         w.mine_block([], hist.blocks[-1][0] + 1)

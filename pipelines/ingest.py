@@ -20,7 +20,7 @@ decode(): catches up raw logs of (decoded_to, covered_to] -> events_* and quaran
 """
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 from eth_abi import decode as abi_decode
@@ -30,6 +30,7 @@ from models.events import BY_NAME, EVENTS
 from .ahead import Ahead
 from .chain.rpc import NodeBehind
 from .decode import RAW_COLUMNS, decode_frame
+from .progress import Progress
 from .store import event_columns, get_state, insert_frame, set_state
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class LandResult:
     chunks: int
     reorg_from: int | None
     instruments: int
+    progress: dict = field(default_factory=dict)  # blocks, logs/s, retries, throttling of the run
 
 
 def _instruments(con) -> dict[str, int]:
@@ -150,7 +152,9 @@ def check_reorg(con, source, window: int) -> int | None:
 
 
 def land(con, source, settings, to_block: int | None = None, chunk_blocks: int = 1000, batch_logs: int = 100_000,
-         on_chunk=None) -> LandResult:
+         on_chunk=None, report=None) -> LandResult:
+    """Land the blocks after the cursor up to the head less confirmations.  `report` (default: this module's
+    logger) gets a progress line at most every 10 s: blocks done of total, logs/s, ETA, retries, throttling."""
     fixed = [a.lower() for a in (settings.gate, settings.config, *settings.markets.values())]
     head = source.head()
     stored = int(get_state(con, "covered_to", "-1"))
@@ -180,10 +184,15 @@ def land(con, source, settings, to_block: int | None = None, chunk_blocks: int =
         with lock:
             return fixed + [a for a, b in known.items() if b <= hi]
 
+    progress = Progress("ingest", target - start + 1 if ranges else 0, report or log.info,
+                        client=getattr(source, "client", None))
+
     def chunks():
         for lo, hi in ranges:
             addrs = addresses(hi)
-            yield lo, hi, addrs, source.logs(lo, hi, addrs)
+            frame = source.logs(lo, hi, addrs)
+            progress(hi - lo + 1, frame.height)
+            yield lo, hi, addrs, frame
 
     # decode in step with landing unless decoding lags behind (after a decoder change: decode() catches up);
     # a new warehouse starts both at the configured start block
@@ -224,7 +233,7 @@ def land(con, source, settings, to_block: int | None = None, chunk_blocks: int =
             if on_chunk:
                 on_chunk(lo, hi, frame.height)
     n_inst = con.execute("SELECT count(*) FROM instruments").fetchall()[0][0]
-    return LandResult(start, target, total, len(ranges), reorg, n_inst)
+    return LandResult(start, target, total, len(ranges), reorg, n_inst, progress.metadata())
 
 
 def _merge_decoded(parts: list[tuple[dict, pl.DataFrame]]) -> tuple[dict, pl.DataFrame]:

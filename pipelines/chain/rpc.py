@@ -74,6 +74,8 @@ class RateLimiter:
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
         self.next = 0.0
         self.lock = threading.Lock()
+        self.throttled = 0  # requests held back by the limit, and the seconds they waited (progress reports)
+        self.waited = 0.0
 
     def wait(self) -> None:
         if not self.interval:
@@ -82,6 +84,9 @@ class RateLimiter:
             now = time.monotonic()
             delay = self.next - now
             self.next = max(now, self.next) + self.interval
+            if delay > 0:
+                self.throttled += 1
+                self.waited += delay
         if delay > 0:
             time.sleep(delay)
 
