@@ -105,9 +105,14 @@ def main(argv=None) -> int:
     c.add_argument("--no-node", action="store_true", help="do not contact the node")
     sub.add_parser("summary", help="where the DuckDB file is and what is in it")
     sub.add_parser("schema", help="regenerate sql/schema/events.sql")
-    a = sub.add_parser("audit", help="LP performance audit of a trader or one range (HTML report + DuckDB rows)")
+    a = sub.add_parser("audit", help="LP performance audit of a trader or one range (HTML report + DuckDB rows); "
+                                     "`audit list` lists the LPs, or the ranges of one (--trader)")
+    a.add_argument("action", nargs="?", choices=["list"], help="list LPs and ranges instead of auditing")
     a.add_argument("--trader", help="owner address, 0x + 40 hex digits")
-    a.add_argument("--range", dest="range_spec", help="instrument:owner:tick_lower:tick_upper")
+    a.add_argument("--instrument", help="audit list: only this instrument (symbol such as ETH-USDC-PYTH, or address)")
+    a.add_argument("--range", dest="range_spec", help="SYMBOL:owner:tick_lower:tick_upper, SYMBOL:tick_lower:"
+                   "tick_upper (with --trader) or SYMBOL:range_id (from audit list); the instrument's address "
+                   "works in place of SYMBOL")
     a.add_argument("--out", help="report path (default audits/<id>.html beside the DuckDB file)")
     d = sub.add_parser("dashboard", help="render the SQL dashboard to an HTML page (DuckDB opened read-only)")
     d.add_argument("--out", help="page path (default dashboard.html beside the DuckDB file)")
@@ -130,6 +135,13 @@ def main(argv=None) -> int:
             return summary(settings)
         if args.cmd == "reset":
             return reset(settings, args.yes)
+        if args.cmd == "audit" and args.action == "list":
+            from .lp_audit import Target, list_text
+            if args.trader:
+                Target.parse(args.trader)  # a malformed address stops here, before any reading
+            with _read_checked(settings) as con:
+                print(list_text(con, args.trader, args.instrument))
+            return 0
         if args.cmd == "audit":
             from .lp_audit import Target, audit, report
             target = Target.parse(args.trader, args.range_spec)
