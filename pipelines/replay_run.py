@@ -144,8 +144,8 @@ def run_replay(con, settings, full: bool = False, window_blocks: int = 20_000) -
         builder = StateBuilder(replayer)
         if replayer.state.cursor[0] >= 0 and (full or reorg_from is not None):
             # rows of orders/ranges still open at the checkpoint are rewritten from its registry
-            builder.touched_orders.update(builder.open_orders)
-            builder.touched_ranges.update(builder.open_ranges)
+            builder.touched_orders.update({(*k, r[7], r[8]): r for k, r in builder.open_orders.items()})
+            builder.touched_ranges.update({(*k, r[10], r[11]): r for k, r in builder.open_ranges.items()})
         n = 0
         lo = start
         while lo < decoded:
@@ -189,9 +189,11 @@ def _write(con, builder: StateBuilder, replayer: Replayer) -> None:
     for table, rows in builder.rows.items():
         if rows:
             insert_frame(con, table, _frame(table, rows), types, replace=False)
-    for table, touched, keys in (("orders", builder.touched_orders, ("instrument", "expiry", "trader", "tick", "nonce")),
+    for table, touched, keys in (("orders", builder.touched_orders, ("instrument", "expiry", "trader", "tick", "nonce",
+                                                                     "placed_block", "placed_log_index")),
                                  ("lp_ranges", builder.touched_ranges,
-                                  ("instrument", "expiry", "owner", "tick_lower", "tick_upper", "added_block"))):
+                                  ("instrument", "expiry", "owner", "tick_lower", "tick_upper", "added_block",
+                                   "added_log_index"))):
         if not touched:
             continue
         frame = _frame(table, [tuple(r) for r in touched.values()])

@@ -54,7 +54,9 @@ class StateBuilder:
         self.open_ranges: dict = extra.setdefault("open_ranges", {})  # (inst, expiry, owner, rid) -> row
         extra.setdefault("last_hour", None)
         self.rows: dict[str, list] = defaultdict(list)
-        self.touched_orders: dict = {}  # key -> final or current row, written at the end of the run
+        # (key, block, log index of the Place/Add) -> final or current row, written at the end of the run: the
+        # same order id or range bounds may be placed again after a close, in the same run
+        self.touched_orders: dict = {}
         self.touched_ranges: dict = {}
         # A range enters or leaves its price range only when the tick crosses one of its bounds: open ranges are
         # indexed by bound per pair, so a price move visits the ranges it crossed, not every open range.
@@ -159,7 +161,7 @@ class StateBuilder:
             row = [addr, expiry, ev["trader"], ev["tick"], ev["nonce"], str(ev["order_size"]),
                    str(ev["order_balance"]), where[0], where[2], where[3], "OPEN", "0", "0", None, None]
             self.open_orders[key] = row
-            self.touched_orders[key] = row
+            self.touched_orders[(*key, row[7], row[8])] = row
         elif name in ("Cancel", "Fill"):
             self._close_order(addr, ev, where)
         elif name == "Add":
@@ -169,7 +171,7 @@ class StateBuilder:
                    str(ev["range_balance"]), str(s), _f(sqrt_to_wad(s)), str(ev["range_entry_fee_index"]),
                    where[0], where[2], where[3], "OPEN", "0", None, None, None, None, None, None, None, None]
             self.open_ranges[key] = row
-            self.touched_ranges[key] = row
+            self.touched_ranges[(*key, row[10], row[11])] = row
             self._index_range(key, row)
             if not row[3] <= inst.pairs[expiry].amm.tick < row[4]:
                 row[22] = where[0]
@@ -179,7 +181,7 @@ class StateBuilder:
             row = self.open_ranges.get(key)
             if row:
                 row[14] = str(int(row[14]) + ev["fee"])
-                self.touched_ranges[key] = row
+                self.touched_ranges[(*key, row[10], row[11])] = row
         elif name == "Remove":
             self._remove(addr, ev, where)
         elif name == "Liquidate":
@@ -224,7 +226,7 @@ class StateBuilder:
         else:
             row[10] = "PARTIAL_CANCELLED" if filled else "CANCELLED"
         row[11], row[12], row[13], row[14] = str(filled), str(ev["fee"]), where[0], where[3]
-        self.touched_orders[key] = row
+        self.touched_orders[(*key, row[7], row[8])] = row
         if filled:
             notional = ev["pic_entry_notional"]
             self.rows["fills"].append((addr, ev["expiry"], ev["trader"], "LIMIT", *where[:3], where[3], str(filled),
@@ -239,7 +241,7 @@ class StateBuilder:
             row[13], row[15], row[16], row[17] = "REMOVED", str(ev["fee"]), where[0], where[3]
             row[18], row[19], row[20], row[21] = ev["operator"], str(ev["tip"]), str(ev["pic_size"]), str(
                 ev["pic_balance"])
-            self.touched_ranges[key] = row
+            self.touched_ranges[(*key, row[10], row[11])] = row
         size = ev["pic_size"]
         self.rows["fills"].append((addr, ev["expiry"], ev["trader"], "RANGE", *where[:3], where[3], str(size),
                                    str(ev["pic_entry_notional"]), str(-ev["fee"]), None, None, None, None, None,
@@ -280,10 +282,10 @@ class StateBuilder:
             inside = row[3] <= tick < row[4]
             if inside and row[22] is not None:
                 row[22] = None
-                self.touched_ranges[key] = row
+                self.touched_ranges[(*key, row[10], row[11])] = row
             elif not inside and row[22] is None:
                 row[22] = block
-                self.touched_ranges[key] = row
+                self.touched_ranges[(*key, row[10], row[11])] = row
 
 
 def _unrid(key: int) -> tuple[int, int]:

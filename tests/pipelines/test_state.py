@@ -183,3 +183,30 @@ def test_range_status_index_agrees_with_a_full_scan_across_checkpoints():
             r.apply([dict(e) for e in part])
             r = Replayer.from_checkpoint(r.checkpoint())
     assert checked > 5_000
+
+
+def test_an_order_and_a_range_placed_again_after_closing_keep_both_rows():
+    """The same order id (same tick, same epoch after a full cancel) and the same range bounds can come back in
+    one replay run: each placement is its own row, neither overwrites the other."""
+    import duckdb
+
+    from pipelines.replay_run import _write
+    from pipelines.store import init_schema
+    c = Chain(2000 * WAD)
+    _launch(c, E, 2000 * WAD)
+    t0 = wad_to_tick(2000 * WAD)
+    lo, hi = t0 // 50 * 50 - 500, t0 // 50 * 50 + 500
+    bid = t0 // 5 * 5 - 50
+    for _ in range(2):
+        c.do(lambda now: c.inst.add(E, "0xlp", lo, hi, 50_000 * WAD, now, check=False))
+        c.do(lambda now: c.inst.place(E, "0xm", bid, WAD, 1_000 * WAD, now, check=False))
+        c.do(lambda now: c.inst.cancel(E, "0xm", bid, 0, now, check=False))
+        c.do(lambda now: c.inst.remove(E, "0xlp", lo, hi, "0xlp", now, check=False))
+    b = c.replay()
+    con = duckdb.connect()
+    init_schema(con)
+    _write(con, b, b.r)
+    orders = con.sql("SELECT nonce, status, placed_block FROM orders ORDER BY placed_block").fetchall()
+    ranges = con.sql("SELECT status, added_block FROM lp_ranges ORDER BY added_block").fetchall()
+    assert [o[:2] for o in orders] == [(0, "CANCELLED"), (0, "CANCELLED")] and orders[0][2] < orders[1][2]
+    assert [r[0] for r in ranges] == ["REMOVED", "REMOVED"] and ranges[0][1] < ranges[1][1]
