@@ -13,6 +13,8 @@ setup:  ## Python packages (uv, from uv.lock) and the devnet's npm packages (fro
 	npm install --no-audit --no-fund --loglevel=error
 	@mkdir -p $(DAGSTER_HOME)
 	@test -f $(DAGSTER_HOME)/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $(DAGSTER_HOME)/dagster.yaml
+	@# pool duckdb_writer: one writing step at a time across runs (the run lock file keeps whole runs apart)
+	@grep -q '^concurrency:' $(DAGSTER_HOME)/dagster.yaml || printf 'concurrency:\n  pools:\n    default_limit: 1\n' >> $(DAGSTER_HOME)/dagster.yaml
 
 demo: setup  ## Build the devnet history (once), run the ingest job on it, show what landed
 	$(UV) run --frozen python -m devnet.build $${OYSTER_DEVNET_SIZE:-default}

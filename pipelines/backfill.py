@@ -2,10 +2,11 @@
 
 plan_ranges splits [from_block, to_block] (default: after what is landed, up to head - confirmations) and
 learns the instruments first; fetch_range runs once per range, in parallel (the multiprocess executor here,
-the same ops on a cluster executor), and writes the range's logs to data/landing/<chain>/<from>-<to>.parquet
+the same ops on a cluster executor), and writes the range's logs to <warehouse>.landing/<from>-<to>.parquet (beside the warehouse file)
 atomically, skipping ranges already written (so a failed backfill resumes); load_ranges is the single DuckDB
 writer: it lands the files in order through the same code as the ingest job (ingest.land on a Parquet
-source), so reorg checks, decoding, coverage and idempotency are the same.
+source), so reorg checks, decoding, coverage and idempotency are the same.  It holds the run lock
+(`run_lock`) while it loads; the next ingest_job run replays what it landed and publishes it.
 """
 import os
 from pathlib import Path
@@ -13,8 +14,8 @@ from pathlib import Path
 import dagster as dg
 
 from .chain.sources import ParquetLogSource
-from .config import ROOT
 from .ingest import NEW_INSTRUMENT, land, parse_new_instruments
+from .publish import WriterRun
 from .resources import ChainSource, OysterConfig, Warehouse
 from .store import get_state
 
@@ -23,11 +24,11 @@ class BackfillConfig(dg.Config):
     from_block: int = -1  # -1: right after what is landed
     to_block: int = -1  # -1: head - confirmations
     ranges: int = 8
-    landing_dir: str = ""  # default data/landing/<chain>
+    landing_dir: str = ""  # default <warehouse file stem>.landing/ beside the warehouse (Settings.landing_dir)
 
 
-def _landing(cfg: BackfillConfig, chain: str) -> Path:
-    d = Path(cfg.landing_dir) if cfg.landing_dir else ROOT / "data" / "landing" / chain
+def _landing(cfg: BackfillConfig, s) -> Path:
+    d = Path(cfg.landing_dir) if cfg.landing_dir else s.landing_dir
     d.mkdir(parents=True, exist_ok=True)
     return d
 
@@ -59,7 +60,7 @@ def plan_ranges(context: dg.OpExecutionContext, config: BackfillConfig, oyster: 
 def fetch_range(context: dg.OpExecutionContext, config: BackfillConfig, oyster: OysterConfig, chain: ChainSource,
                 rng: dict) -> str:
     s = oyster.settings()
-    out = _landing(config, s.chain) / f"{rng['from']:012d}-{rng['to']:012d}.parquet"
+    out = _landing(config, s) / f"{rng['from']:012d}-{rng['to']:012d}.parquet"
     if out.exists():
         context.log.info(f"{out.name} already landed")
         return str(out)
@@ -74,7 +75,7 @@ def fetch_range(context: dg.OpExecutionContext, config: BackfillConfig, oyster: 
 
 
 @dg.op(pool="duckdb_writer")
-def load_ranges(context: dg.OpExecutionContext, oyster: OysterConfig, warehouse: Warehouse,
+def load_ranges(context: dg.OpExecutionContext, oyster: OysterConfig, warehouse: Warehouse, run_lock: WriterRun,
                 files: list[str]) -> dg.Output:
     s = oyster.settings()
     if not files:

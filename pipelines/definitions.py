@@ -1,23 +1,34 @@
-"""The code location: resources, assets, checks, jobs and schedules."""
+"""The code location: resources, assets, checks, jobs and schedules.
+
+Jobs run on the in-process executor (one process for the whole run, each library imported once): a scheduled
+run with nothing new stops after raw_logs and takes seconds.  Only the parallel backfill uses processes.
+"""
 import dagster as dg
 
-from .assets import ingestion, marts, state
+from .assets import ingestion, marts, publication, state
 from .backfill import backfill_job
+from .publish import WriterRun
 from .resources import ChainSource, OysterConfig, Warehouse
 
 _oyster = OysterConfig()
 
-ingest_job = dg.define_asset_job("ingest_job", selection=dg.AssetSelection.groups("ingestion", "state", "marts"),
-                                 description="The main job: land new logs, decode them, replay them into state, "
-                                             "build the marts.")
+ingest_job = dg.define_asset_job(
+    "ingest_job", selection=dg.AssetSelection.groups("ingestion", "state", "marts", "publish"),
+    executor_def=dg.in_process_executor,
+    description="The main job: land new logs, decode them, replay them into state, build the marts and the "
+                "dashboard, publish the warehouse readers open; skipped after raw_logs when nothing new landed.")
 
 ingest_schedule = dg.ScheduleDefinition(name="ingest_schedule", job=ingest_job, cron_schedule="*/5 * * * *",
                                         default_status=dg.DefaultScheduleStatus.STOPPED)
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([ingestion, state, marts]),
+    assets=dg.load_assets_from_modules([ingestion, state, marts, publication]),
     asset_checks=dg.load_asset_checks_from_modules([ingestion, state, marts]),
     jobs=[ingest_job, backfill_job],
     schedules=[ingest_schedule],
-    resources={"oyster": _oyster, "chain": ChainSource(config=_oyster), "warehouse": Warehouse(config=_oyster)},
+    executor=dg.in_process_executor,  # ad-hoc materializations too (backfill_job sets its own)
+    # run_lock: set up before warehouse (Dagster sets up a level of resources in name order), so a run waiting
+    # for another does not open the warehouse file while that run writes
+    resources={"oyster": _oyster, "chain": ChainSource(config=_oyster), "warehouse": Warehouse(config=_oyster),
+               "run_lock": WriterRun(config=_oyster)},
 )

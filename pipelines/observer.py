@@ -3,8 +3,11 @@ replayed state with it at a block, as oyster-sdk's Comparator does.
 
 Calls (Observer ABI, oyster-sdk src/abis/Observer.json): getAmm(address,uint32), getPearls(address,uint32,int24[]),
 getPosition(address,uint32,address), getRanges(address,uint32,address,uint48[]).  eth_call at a past block
-needs an archive node; the devnet answers at its head.
+needs an archive node (a full node keeps recent state only; the devnet answers at its head): when the node cannot
+serve the state at a block, the calls raise StateUnavailable and the check skips that block instead of failing.
 """
+import re
+
 from eth_abi import decode, encode
 from eth_utils import keccak
 
@@ -35,17 +38,47 @@ def response(name: str, value) -> bytes:
     return encode(CALLS[name][1], [value])
 
 
+# How nodes say they do not hold the state at a block: anvil ("BlockOutOfRangeError: block height is 265 but
+# requested was 260"), geth ("missing trie node", "header not found", "historical state ... not available",
+# "required historical state unavailable"), erigon ("state histories haven't been fully indexed"), nethermind
+# ("... is pruned", "lowest height"), and providers' "archive" wording.
+_NO_STATE = re.compile(r"block ?out ?of ?range|missing trie node|header not found|historical state|state histor|"
+                       r"pruned|archive|state (is )?(not available|unavailable)|unknown block|block not found|"
+                       r"lowest height|not available", re.IGNORECASE)
+
+
+class StateUnavailable(RuntimeError):
+    """The node cannot serve the state at this block (not an archive node, or past its recent-state window)."""
+
+    def __init__(self, block: int, message: str):
+        self.block = block
+        self.message = message
+        super().__init__(f"the node cannot serve state at block {block}: {message}")
+
+
+def no_state(e: RpcError) -> bool:
+    return bool(_NO_STATE.search(e.message))
+
+
 class Observer:
     def __init__(self, client: JsonRpcClient, address: str):
         self.client = client
         self.address = address
 
+    def _at(self, method: str, params: list, block: int):
+        try:
+            return self.client.call(method, params)
+        except RpcError as e:
+            if no_state(e):
+                raise StateUnavailable(block, e.message[:200]) from None
+            raise
+
     def deployed(self, block: int) -> bool:
-        return self.client.call("eth_getCode", [self.address, hex(block)]) not in ("0x", "0x0", None)
+        return self._at("eth_getCode", [self.address, hex(block)], block) not in ("0x", "0x0", None)
 
     def call(self, name: str, block: int, *args):
         data = "0x" + calldata(name, *args).hex()
-        out = self.client.call("eth_call", [{"to": self.address, "data": data}, hex(block)])
+        out = self._at("eth_call", [{"to": self.address, "data": data}, hex(block)], block)
         return decode(CALLS[name][1], bytes.fromhex(out[2:]))[0]
 
 
@@ -65,7 +98,9 @@ def queries(inst, expiry: int, max_traders: int = 50):
 
 def compare(state, observer: Observer, block: int, max_traders: int = 50) -> tuple[list[tuple], int]:
     """Differences between the replayed state (a models.replay.ReplayState) and the Observer at `block`:
-    [(instrument, expiry, what, field, replay, chain)], and the number of values compared."""
+    [(instrument, expiry, what, field, replay, chain)], and the number of values compared.  Raises
+    StateUnavailable when the node does not hold the state at `block` (a call that fails otherwise is a
+    difference)."""
     diffs: list[tuple] = []
     n = 0
 

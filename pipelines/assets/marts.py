@@ -3,9 +3,10 @@ version in its header)."""
 import dagster as dg
 
 from .. import peers
+from ..publish import WriterRun
 from ..resources import OysterConfig, Warehouse
 from ..store import SQL_DIR, insert_frame
-from .ingestion import WRITER_POOL
+from .ingestion import WRITER_POOL, raw_logs
 from .state import replay
 
 PEER_DDL = ("CREATE TABLE IF NOT EXISTS peer_volumes (day DATE NOT NULL, protocol VARCHAR NOT NULL, "
@@ -17,8 +18,9 @@ class PeerConfig(dg.Config):
     file: str = str(peers.SAMPLE)
 
 
-@dg.asset(group_name="marts", pool=WRITER_POOL, kinds={"duckdb"},
-          description="Peer derivatives volumes (DefiLlama overview format) with their source.")
+@dg.asset(group_name="marts", deps=[raw_logs], pool=WRITER_POOL, kinds={"duckdb"},
+          description="Peer derivatives volumes (DefiLlama overview format) with their source; refreshed by the "
+                      "runs that land new blocks.")
 def peer_volumes(context: dg.AssetExecutionContext, config: PeerConfig, warehouse: Warehouse) -> dg.MaterializeResult:
     frame = peers.load(peers.API if config.online else None, config.file)
     with warehouse.writer() as con:
@@ -39,31 +41,33 @@ def build_marts(con) -> list[str]:
 
 @dg.asset(group_name="marts", deps=[replay, peer_volumes], pool=WRITER_POOL, kinds={"duckdb"},
           automation_condition=dg.AutomationCondition.eager(),
+          check_specs=[dg.AssetCheckSpec("mart_volume_matches_events", asset="marts", blocking=True,
+                                         description="Mart taker volume equals the sum of entryNotional over "
+                                                     "events_trade, to the wei."),
+                       dg.AssetCheckSpec("fee_split_adds_up", asset="marts", blocking=True,
+                                         description="Taker fee = maker rebates + LP fee + protocol fee, trade by "
+                                                     "trade.")],
           description="Volume, fees, open interest, funding, liquidations, depth, TVL and market-share marts "
-                      "(sql/marts/*.sql).")
+                      "(sql/marts/*.sql); its checks run in the same step.")
 def marts(context: dg.AssetExecutionContext, oyster: OysterConfig, warehouse: Warehouse) -> dg.MaterializeResult:
     with warehouse.writer() as con:
         files = build_marts(con)
         days = con.execute("SELECT count(*) FROM mart_volume_daily_protocol").fetchall()[0][0]
-    return dg.MaterializeResult(metadata={"files": ", ".join(files), "days": days})
+        checks = [mart_volume_matches_events(con), fee_split_adds_up(con)]
+    return dg.MaterializeResult(metadata={"files": ", ".join(files), "days": days}, check_results=checks)
 
 
-@dg.asset_check(asset=marts, blocking=True,
-                description="Mart taker volume equals the sum of entryNotional over events_trade, to the wei.")
-def mart_volume_matches_events(warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse.reader() as con:
-        a, b = con.execute("SELECT (SELECT sum(taker_volume_wad) FROM mart_volume_hourly), "
-                           "(SELECT sum(entry_notional::HUGEINT) FROM events_trade)").fetchall()[0]
-    return dg.AssetCheckResult(passed=a == b, metadata={"mart": str(a), "events": str(b)})
+def mart_volume_matches_events(con) -> dg.AssetCheckResult:
+    a, b = con.execute("SELECT (SELECT sum(taker_volume_wad) FROM mart_volume_hourly), "
+                       "(SELECT sum(entry_notional::HUGEINT) FROM events_trade)").fetchall()[0]
+    return dg.AssetCheckResult(check_name="mart_volume_matches_events", passed=a == b,
+                               metadata={"mart": str(a), "events": str(b)})
 
 
-@dg.asset_check(asset=marts, blocking=True, description="Taker fee = maker rebates + LP fee + protocol fee, "
-                                                        "trade by trade.")
-def fee_split_adds_up(warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse.reader() as con:
-        bad = con.execute("SELECT count(*) FROM fact_trades WHERE taker_fee_wad <> maker_fee_wad + lp_fee_wad + "
-                          "protocol_fee_wad OR taker_fee_wad IS NULL").fetchall()[0][0]
-    return dg.AssetCheckResult(passed=bad == 0, metadata={"offending_trades": bad})
+def fee_split_adds_up(con) -> dg.AssetCheckResult:
+    bad = con.execute("SELECT count(*) FROM fact_trades WHERE taker_fee_wad <> maker_fee_wad + lp_fee_wad + "
+                      "protocol_fee_wad OR taker_fee_wad IS NULL").fetchall()[0][0]
+    return dg.AssetCheckResult(check_name="fee_split_adds_up", passed=bad == 0, metadata={"offending_trades": bad})
 
 
 @dg.asset(group_name="marts", deps=[marts], pool=WRITER_POOL, kinds={"html"},
@@ -92,7 +96,7 @@ class AuditConfig(dg.Config):
           description="LP performance audit of a trader or a range (run config): rows in lp_audit_ranges and "
                       "lp_audit_series, and an HTML report beside the DuckDB file.")
 def lp_audit(context: dg.AssetExecutionContext, config: AuditConfig, oyster: OysterConfig,
-             warehouse: Warehouse) -> dg.MaterializeResult:
+             warehouse: Warehouse, run_lock: WriterRun) -> dg.MaterializeResult:
     from pathlib import Path
 
     from ..lp_audit import AuditInputError, Target, audit, report

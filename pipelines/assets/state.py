@@ -104,34 +104,52 @@ fills_reference_orders = sql_asset_check(replay, "fills_reference_orders", "fill
 
 @dg.asset_check(asset=replay, blocking=False,
                 description="The replay agrees with SynFutures' Observer contract (getAmm, getPearls, getPosition, "
-                            "getRanges) at the newest checkpoints' blocks, as oyster-sdk's Comparator checks.")
-def replay_matches_observer(oyster: OysterConfig, chain: ChainSource, warehouse: Warehouse) -> dg.AssetCheckResult:
+                            "getRanges) at the newest checkpoints' blocks, as oyster-sdk's Comparator checks. "
+                            "Skipped (with the node's answer) where the node cannot serve the state at those blocks.")
+def replay_matches_observer(context: dg.AssetCheckExecutionContext, oyster: OysterConfig, chain: ChainSource,
+                            warehouse: Warehouse) -> dg.AssetCheckResult:
     from models.replay import Replayer
 
-    from ..observer import Observer, compare
+    from ..chain.rpc import RpcUnavailable
+    from ..observer import Observer, StateUnavailable, compare
     s = oyster.settings()
     if not s.observer:
         return dg.AssetCheckResult(passed=True, metadata={"skipped": "no observer address configured"})
     with warehouse.reader() as con:
         points = con.execute("SELECT cursor_block, state FROM replay_checkpoints ORDER BY cursor_block DESC LIMIT ?",
                              [s.observer_samples]).fetchall()
-    diffs, compared, blocks = [], 0, []
+    diffs, compared, blocks, skipped = [], 0, [], []
     with chain.open() as source:
         client = getattr(source, "client", None)
         if client is None:
             return dg.AssetCheckResult(passed=True, metadata={"skipped": "the log source cannot call contracts"})
         observer = Observer(client, s.observer)
         for block, blob in points:
-            if not observer.deployed(block):
-                diffs.append(("*", None, "observer", "*", "code", f"no contract at {s.observer} at block {block}"))
+            try:
+                if not observer.deployed(block):
+                    diffs.append(("*", None, "observer", "*", "code", f"no contract at {s.observer} at block {block}"))
+                    continue
+                d, n = compare(Replayer.from_checkpoint(bytes(blob)).state, observer, block)
+            except StateUnavailable as e:  # not an archive node, or the block is past its recent-state window
+                skipped.append((block, e.message))
                 continue
-            d, n = compare(Replayer.from_checkpoint(bytes(blob)).state, observer, block)
+            except RpcUnavailable as e:
+                skipped.append((block, f"node unreachable: {e}"[:200]))
+                continue
             diffs += d
             compared += n
             blocks.append(block)
-    return dg.AssetCheckResult(passed=not diffs, severity=dg.AssetCheckSeverity.ERROR,
-                               metadata={"blocks": str(blocks), "values_compared": compared,
-                                         "differences": len(diffs), "first": str(diffs[:10])})
+    meta = {"blocks": str(blocks), "values_compared": compared, "differences": len(diffs), "first": str(diffs[:10])}
+    if skipped:
+        why = (f"the node cannot serve the state at block(s) {[b for b, _ in skipped]} (it answered: "
+               f"{skipped[0][1]!r}); comparing there needs an archive node, or {s.confirmations} confirmations "
+               "within the node's recent-state window")
+        context.log.warning(f"replay_matches_observer: {'skipped' if not blocks else 'partly skipped'}: {why}")
+        meta |= {"skipped": why, "skipped_blocks": str([b for b, _ in skipped]), "node_answer": skipped[0][1]}
+        if not blocks:
+            return dg.AssetCheckResult(passed=not diffs, severity=dg.AssetCheckSeverity.WARN, metadata=meta,
+                                       description=f"Skipped: {why}.")
+    return dg.AssetCheckResult(passed=not diffs, severity=dg.AssetCheckSeverity.ERROR, metadata=meta)
 
 
 def _ge(table: str):

@@ -37,6 +37,9 @@ def test_ingest_job_materialises_and_checks_pass(devnet_env):
     con = duckdb.connect(os.environ["OYSTER_DUCKDB_PATH"], read_only=True)
     assert con.execute("SELECT count(*) FROM events_trade").fetchall()[0][0] > 100
     con.close()
+    from pipelines.publish import published_path  # the run ended by publishing the copy readers open
+    with duckdb.connect(str(published_path(os.environ["OYSTER_DUCKDB_PATH"])), read_only=True) as pub:
+        assert pub.execute("SELECT count(*) FROM events_trade").fetchall()[0][0] > 100
 
 
 def test_parallel_backfill_equals_a_plain_ingest(devnet_env, tmp_path):
