@@ -1,6 +1,13 @@
--- title: Protocol taker volume per hour (USD)
--- chart: line
+-- title: Taker volume per hour
+-- section: Volume
+-- chart: bar
+-- stack: yes
 -- x: hour
+-- series: symbol
 -- y: volume_usd
-SELECT hour, round(sum(taker_volume_usd), 2) AS volume_usd, sum(trades) AS trades
-FROM mart_volume_hourly GROUP BY hour ORDER BY hour;
+-- unit: usd
+-- x_name: hour (UTC)
+-- y_name: USD per hour
+-- table: no
+SELECT hour, symbol, taker_volume_usd AS volume_usd, trades
+FROM mart_volume_hourly ORDER BY hour, symbol;

@@ -1,8 +1,17 @@
--- title: TVL per pair (USD)
--- chart: line
+-- title: TVL per pair, the dated future included
+-- section: Liquidity
+-- chart: area
+-- stack: yes
 -- x: hour
--- series: symbol
+-- series: pair
 -- y: tvl_usd
-SELECT hour, symbol, round(tvl_usd, 2) AS tvl_usd, round(lp_margin_quote, 2) AS lp_margin,
-       round(trader_margin_quote, 2) AS trader_margin, round(insurance_fund_quote, 4) AS insurance_fund
-FROM mart_tvl_hourly WHERE expiry = 4294967295 ORDER BY hour, symbol;
+-- unit: usd
+-- x_name: hour (UTC)
+-- y_name: USD locked
+-- note: involvedFund of every pair (LP margin, order margin, trader margin, insurance fund), in USD: DefiLlama's
+-- note: TVL, by pair. A dated future's pair is named with its expiry.
+SELECT hour, symbol,
+       CASE WHEN expiry = 4294967295 THEN symbol ELSE symbol || ' ' || strftime(to_timestamp(expiry), '%Y-%m-%d') END
+           AS pair,
+       tvl_usd, tvl_quote, lp_margin_quote, order_margin_quote, trader_margin_quote, insurance_fund_quote, usd_method
+FROM mart_tvl_hourly WHERE tvl_usd IS NOT NULL ORDER BY hour, symbol, expiry;

@@ -1,8 +1,16 @@
--- title: Market share: instruments, limit orders vs AMM, LP concentration
--- chart: table
-SELECT s.day::DATE AS day, s.symbol, round(s.share_of_protocol, 4) AS share_of_protocol,
-       round(b.book_share, 4) AS limit_order_share, round(b.amm_share, 4) AS amm_share,
-       round(c.top10_share, 4) AS lp_top10_share, round(c.hhi, 4) AS lp_hhi
+-- title: Maker vs AMM: share of taker volume filled by resting limit orders
+-- section: Market structure
+-- chart: bar
+-- x: day
+-- series: symbol
+-- y: limit_order_share
+-- unit: pct
+-- x_name: day (UTC)
+-- y_name: % filled by limit orders
+-- note: Trade.takenValue (filled by resting orders) over entryNotional; the AMM curve filled the rest
+-- note: (amm_share). Also each instrument's share of protocol volume and LP concentration (top-10 share, HHI).
+SELECT s.day::DATE AS day, s.symbol, b.book_share AS limit_order_share, b.amm_share,
+       s.share_of_protocol, c.top10_share AS lp_top10_share, c.hhi AS lp_hhi
 FROM mart_instrument_share_daily s
 LEFT JOIN mart_book_vs_amm_daily b USING (day, instrument)
 LEFT JOIN mart_lp_concentration_daily c ON c.day = s.day AND c.instrument = s.instrument AND c.measure = 'liquidity'

@@ -1,5 +1,5 @@
 -- title: Share of the peer set's derivatives volume (source beside each figure)
+-- section: Market structure
 -- chart: table
-SELECT day, round(protocol_volume_usd, 2) AS protocol_volume_usd, round(peer_volume_usd, 2) AS peer_volume_usd,
-       peers, round(share_of_peer_set, 6) AS share, source
+SELECT day, protocol_volume_usd, peer_volume_usd, peers, share_of_peer_set, source
 FROM mart_protocol_share_daily ORDER BY day;

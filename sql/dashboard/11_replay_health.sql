@@ -1,4 +1,5 @@
 -- title: Replay health: events replayed, divergences (structural block the pipeline; rounding drift is counted), blocks covered
+-- section: Replay health
 -- chart: table
 SELECT (SELECT max(events_applied) FROM replay_checkpoints) AS events_replayed,
        (SELECT count(*) FROM replay_divergences) AS divergences,

@@ -1,7 +1,11 @@
 -- title: Replay rounding drift per day: values within 4 wei of the replay's (a day at 0 had none)
+-- section: Replay health
 -- chart: bar
 -- x: day
 -- y: rounding_drift
+-- unit: num
+-- x_name: day (UTC)
+-- y_name: divergences per day
 -- Every day the replay covered, zero-filled; the fields column names event.field (rows, max wei) of the day.
 -- From mart_replay_drift_daily (rounding) and replay_divergences (structural, which also fail the run's check).
 WITH covered AS (
