@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import verify
 from .config import ConfigError, Settings, load_settings
+from .publish import audit_session, published_path, save_audit_rows
 from .store import SQL_DIR, event_table_ddl, reader
 
 EVENTS_SQL_HEADER = (
@@ -25,17 +26,19 @@ def events_sql() -> str:
 
 
 def _read_checked(s: Settings):
-    """The warehouse opened read-only, after comparing its identity with the settings."""
+    """The published warehouse (what the last successful run published) opened read-only, after comparing its
+    identity with the settings: a run in progress never waits for it nor is blocked by it."""
     from . import warehouse_identity
-    warehouse_identity.check_file(s.duckdb_path, s)
-    return reader(s.duckdb_path)
+    pub = str(published_path(s.duckdb_path))
+    warehouse_identity.check_file(pub, s)
+    return reader(pub)
 
 
 def summary(s: Settings) -> int:
     with _read_checked(s) as con:
         tables = [r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1").fetchall()]
-        print(f"DuckDB file: {s.duckdb_path}  (chain: {s.chain}, rpc: {s.safe_rpc_url})")
+        print(f"DuckDB file: {published_path(s.duckdb_path)}  (published; chain: {s.chain}, rpc: {s.safe_rpc_url})")
         print(f"{'table':42s} {'rows':>10s}")
         for t in tables:
             n = con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
@@ -145,18 +148,20 @@ def main(argv=None) -> int:
         if args.cmd == "audit":
             from .lp_audit import Target, audit, report
             target = Target.parse(args.trader, args.range_spec)
-            from .resources import OysterConfig, Warehouse
-            with Warehouse(config=OysterConfig()).writer() as con:  # the identity is checked first
+            _read_checked(settings).close()
+            with audit_session(settings.duckdb_path) as con:  # the published copy; the rows stay in memory
                 audit_id, rows, series = audit(con, target)
-            out = Path(args.out or Path(settings.duckdb_path).parent / "audits" / f"{audit_id}.html")
+                out = Path(args.out or Path(settings.duckdb_path).parent / "audits" / f"{audit_id}.html")
+                saved = save_audit_rows(con, out)
             report(audit_id, target, rows, series, out)
-            print(f"audit {audit_id}: {rows.height} ranges; report {out.resolve()}; rows in lp_audit_ranges")
+            print(f"audit {audit_id}: {rows.height} ranges; report {out.resolve()}; rows in "
+                  f"{', '.join(p.name for p in saved)}")
             return 0
         if args.cmd == "dashboard":
             from .dashboard import render
             _read_checked(settings).close()
             out = Path(args.out) if args.out else Path(settings.duckdb_path).with_name("dashboard.html")
-            counts = render(settings.duckdb_path, out)
+            counts = render(str(published_path(settings.duckdb_path)), out)
             print(f"dashboard: {out.resolve()} ({len(counts)} panels, "
                   f"{sum(1 for n in counts.values() if n)} with data)")
             return 0
