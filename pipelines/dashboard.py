@@ -18,7 +18,6 @@ Table cells are formatted by column name: *_usd and DefiLlama's daily*/…OpenIn
 scientific notation.
 """
 import html
-import json
 import re
 from collections import defaultdict
 from datetime import date, datetime, timezone
@@ -28,7 +27,6 @@ from .charts import DASH, chart, fmt_bps, fmt_num, fmt_pct, fmt_usd, library_scr
 from .store import SQL_DIR, reader
 
 COLORS = ["#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2", "#be185d", "#4b5563"]
-W, H, PAD, LEGEND = 900, 240, 48, 150  # the legacy SVG chart's size (_chart)
 KEYS = {"title", "section", "chart", "x", "y", "series", "unit", "x_name", "y_name", "stack", "table", "note",
         "zero"}
 SECTIONS = ["Volume", "Fees", "Open interest and funding", "Liquidations", "Liquidity", "Market structure",
@@ -426,71 +424,5 @@ PAGE_JS = r"""
   window.oysterLens.applyFilters = apply;
 })();
 """
-
-
-# --- the legacy SVG chart (pipelines/lp_audit.py imports it until it moves to pipelines/charts.py) ---------
-
-def _num(v) -> float:
-    if isinstance(v, datetime):
-        return v.timestamp()
-    if isinstance(v, date):
-        return datetime(v.year, v.month, v.day).timestamp()
-    return float(v)
-
-
-def _label(v) -> str:
-    if isinstance(v, datetime):
-        return v.strftime("%m-%d %H:%M")
-    if isinstance(v, date):
-        return v.isoformat()
-    return f"{v:,.4g}" if isinstance(v, float) else str(v)
-
-
-def _chart(p: dict, cols: list[str], rows: list[tuple]) -> str:
-    xi, yi = cols.index(p["x"]), cols.index(p["y"])
-    si = cols.index(p["series"]) if p.get("series") in cols else None
-    series: dict = defaultdict(list)
-    for r in rows:
-        if r[yi] is not None and r[xi] is not None:
-            series[r[si] if si is not None else p["y"]].append((r[xi], float(r[yi])))
-    if not series:
-        return ""
-    xs = sorted({x for pts in series.values() for x, _ in pts}, key=_num)
-    ys = [y for pts in series.values() for _, y in pts] + ([0.0] if p.get("zero", "yes") == "yes" else [])
-    lo, hi = min(ys), max(ys)
-    hi = hi if hi > lo else lo + 1
-    plot_w = W - 2 * PAD - LEGEND
-    xpos = {x: PAD + plot_w * (i / max(1, len(xs) - 1) if p["chart"] == "line" else (i + 0.5) / len(xs))
-            for i, x in enumerate(xs)}
-
-    def ypos(y):
-        return H - PAD + (PAD * 2 - H) * (y - lo) / (hi - lo)
-
-    base = min(max(0.0, lo), hi)
-    parts = [f'<svg class="chart" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img">',
-             f'<line x1="{PAD}" y1="{ypos(base):.1f}" x2="{PAD + plot_w}" y2="{ypos(base):.1f}" stroke="#9ca3af"/>',
-             f'<text x="4" y="{PAD - 8}" font-size="11">{html.escape(_label(hi))}</text>',
-             f'<text x="4" y="{H - PAD + 14}" font-size="11">{html.escape(_label(lo))}</text>',
-             f'<text x="{PAD}" y="{H - 8}" font-size="11">{html.escape(_label(xs[0]))}</text>',
-             f'<text x="{PAD + plot_w}" y="{H - 8}" font-size="11" text-anchor="end">{html.escape(_label(xs[-1]))}'
-             '</text>']
-    n = len(series)
-    for k, (name, pts) in enumerate(sorted(series.items(), key=lambda kv: str(kv[0]))):
-        color = COLORS[k % len(COLORS)]
-        pts.sort(key=lambda pt: _num(pt[0]))
-        if p["chart"] == "line":
-            path = " ".join(f"{xpos[x]:.1f},{ypos(y):.1f}" for x, y in pts)
-            parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{path}"/>')
-        else:
-            bw = plot_w / len(xs) / (n + 1)
-            for x, y in pts:
-                x0 = xpos[x] - bw * n / 2 + k * bw
-                top, bottom = sorted((ypos(y), ypos(base)))
-                parts.append(f'<rect x="{x0:.1f}" y="{top:.1f}" width="{bw:.1f}" height="{bottom - top:.1f}" '
-                             f'fill="{color}"/>')
-        parts.append(f'<text x="{PAD + plot_w + 12}" y="{PAD + 14 * k}" font-size="11" fill="{color}">'
-                     f'{html.escape(str(name))}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
 
 
