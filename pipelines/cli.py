@@ -122,6 +122,11 @@ def main(argv=None) -> int:
     r = sub.add_parser("reset", help="delete the warehouse of these settings (and its dashboard and backfill "
                                      "files) so the next run starts a new one")
     r.add_argument("--yes", action="store_true", help="really delete")
+    x = sub.add_parser("crosschain", help="combine every chain's published warehouse into data/all-chains/"
+                                          "oyster.duckdb: protocol-wide volume, fees, OI and each chain's share")
+    x.add_argument("warehouses", nargs="*", help="chains (folders under data/, e.g. base blast) or .duckdb files; "
+                                                 "default: every published warehouse found")
+    x.add_argument("--out", help="the combined file (default data/all-chains/oyster.duckdb)")
     verify.add_parser(sub)
     args = p.parse_args(argv)
     try:
@@ -167,6 +172,14 @@ def main(argv=None) -> int:
             return 0
         if args.cmd == "schema":
             (SQL_DIR / "schema" / "events.sql").write_text(events_sql())
+            return 0
+        if args.cmd == "crosschain":
+            from . import crosschain
+            found = crosschain.resolve(args.warehouses)
+            out = Path(args.out) if args.out else crosschain.OUT
+            counts = crosschain.build(found, out)
+            print(f"crosschain: {', '.join(found)} -> {out.resolve()} "
+                  f"({', '.join(f'{t} {n:,} rows' for t, n in counts.items())})")
             return 0
     except (ConfigError, FileNotFoundError, ValueError, RuntimeError) as e:
         from .secrets import scrub
