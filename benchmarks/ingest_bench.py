@@ -197,7 +197,7 @@ def main():
     size = sys.argv[1] if len(sys.argv) > 1 else "medium"
     hist = build(size)
     base = load_settings(env={})
-    span = 40  # 20-50 block requests are anvil's sweet spot (STACK.md)
+    span = 40  # 20-50 block requests are anvil's sweet spot (docs/architecture.md)
     with Anvil(load_state=hist / "state.json") as node, tempfile.TemporaryDirectory() as d:
         settings = dataclasses.replace(base, duckdb_path=str(Path(d) / "bench.duckdb"), max_block_span=span)
         head = int(node.call("eth_blockNumber"), 16)

@@ -14,7 +14,7 @@ from .publish import audit_session, published_path, save_audit_rows
 from .store import SQL_DIR, event_table_ddl, reader
 
 EVENTS_SQL_HEADER = (
-    "-- One typed table per protocol event (spec §4), generated from models/events.py by\n"
+    "-- One typed table per protocol event (docs/protocol-rules.md), generated from models/events.py by\n"
     "-- `python -m pipelines.cli schema`; a test keeps this file equal to the generator.\n"
     "-- Integers: BIGINT up to 63 bits, HUGEINT up to int128/uint127, VARCHAR decimal text beyond (uint128+, int256).\n"
     "-- No primary key: a block range is deleted and inserted in one transaction, so (block_number, log_index) is\n"

@@ -1,4 +1,4 @@
-"""Vectorised decoding of raw logs into one typed frame per event (spec §4), exact to the last bit.
+"""Vectorised decoding of raw logs into one typed frame per event (docs/protocol-rules.md), exact to the last bit.
 
 Static-layout events are decoded with Polars: the hex data is turned into bytes once, and each 32-byte word is
 sliced and reinterpreted as big-endian integers; no per-log ABI call.  Each word becomes:
@@ -7,7 +7,7 @@ sliced and reinterpreted as big-endian integers; no per-log ABI call.  Each word
 - wider types: exact decimal text, read as a big-endian Int128 from the word's low half only for rows whose
   high half is the low half's sign extension (the value provably fits), and by Python's int for the rare rest.
   The store casts that text to HUGEINT where the ABI type fits it, and keeps VARCHAR for uint128+/int256
-  (DESIGN.md).
+  (docs/architecture.md, "Exact storage").
 A log whose topic count, data length or padding does not fit its event goes to quarantine with the reason;
 a log with an unknown topic0 does too.  web3's process_log is the test oracle for every event.
 """
@@ -40,7 +40,7 @@ def is_signed(abi_type: str) -> bool:
 
 
 def sql_type(abi_type: str) -> str:
-    """The DuckDB column type for an ABI type (DESIGN.md: exact, HUGEINT where it fits, else VARCHAR)."""
+    """The DuckDB column type for an ABI type (docs/architecture.md: exact, HUGEINT where it fits, else VARCHAR)."""
     if abi_type in ("address", "string", "bytes32", "bytes"):
         return "VARCHAR"
     if abi_type == "bool":

@@ -1,4 +1,4 @@
-"""SynFutures' Observer (a read-only lens contract, spec §2/§9.4): its view calls, and the comparison of the
+"""SynFutures' Observer (a read-only lens contract, docs/protocol-rules.md): its view calls, and the comparison of the
 replayed state with it at a block, as oyster-sdk's Comparator does.
 
 Calls (Observer ABI, oyster-sdk src/abis/Observer.json): getAmm(address,uint32), getPearls(address,uint32,int24[]),

@@ -1,7 +1,7 @@
 """Data quality: Great Expectations 1.x suites per state table, run from Dagster asset checks.
 
 GE is imported lazily (about 2 s) and used directly: an ephemeral context, a pandas data source with a
-whole-dataframe batch, a suite built in code (STACK.md: dagster-ge cannot install beside GE 1.x).  Whole-table
+whole-dataframe batch, a suite built in code (docs/architecture.md: dagster-ge cannot install beside GE 1.x).  Whole-table
 invariants that are clearer in SQL live in sql/checks/*.sql: each returns the offending rows.
 """
 import os

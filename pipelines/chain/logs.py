@@ -4,7 +4,7 @@ Providers cap a request by block span ("block range too large") or by result cou
 10000 results"); the span halves on such a refusal and doubles again after successes, but not past the half of
 the refused span until PROBE_AFTER requests have passed (a result cap follows the chain's density, which changes):
 growing straight back into the cap would have every other request refused.
-Spans of a few dozen blocks are the fastest on anvil (STACK.md).  `batch_size` spans go out as one JSON-RPC batch
+Spans of a few dozen blocks are the fastest on anvil (docs/architecture.md).  `batch_size` spans go out as one JSON-RPC batch
 (the setting spans_per_request: 1 on anvil, which answers single spans 1.4x faster; 8 on a rate-limited provider,
 where a batch is one request), and `in_flight` requests are out at once while the answers are parsed in order
 (the setting requests_in_flight).

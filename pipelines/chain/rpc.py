@@ -1,7 +1,7 @@
 """A raw JSON-RPC client for the hot path: batched requests, retries with exponential backoff and jitter
 (batches included, which web3's provider does not retry), and a requests-per-second limit.
 
-It replaces web3.py's provider on the hot path (web3's get_logs adds ~85 µs per log, STACK.md; the ingest
+It replaces web3.py's provider on the hot path (web3's get_logs adds ~85 µs per log, docs/architecture.md; the ingest
 benchmark's naive web3 baseline is ~25x slower); web3's stack stays where it is good: eth-abi encodes and
 decodes the Observer calls, and web3's process_log is the decoder's test oracle.  Errors never show the URL,
 which may hold an API key: it is parsed by pipelines.secrets (a '#', '/' or '@' in the password stays the

@@ -1,5 +1,5 @@
 -- dim_instruments (method v1): one row per instrument from Gate's NewInstrument, with its quote's type taken
--- from the instrument's own latest UpdateParam (qtype 1 = STABLE, 2 = NONSTABLE; spec §3).
+-- from the instrument's own latest UpdateParam (qtype 1 = STABLE, 2 = NONSTABLE).
 CREATE OR REPLACE VIEW dim_instruments AS
 SELECT i.address AS instrument, i.symbol, split_part(i.symbol, '-', 1) AS base_symbol,
        split_part(i.symbol, '-', 2) AS quote_symbol, i.quote, coalesce(q.qtype, 1) AS quote_type, i.first_block

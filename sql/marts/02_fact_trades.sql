@@ -1,5 +1,5 @@
 -- fact_trades (method v1): one row per taker trade (Trade) and forced close (Sweep), the volume facts.
---   notional = entryNotional (quote, WAD); maker fills are never added again (DESIGN.md).
+--   notional = entryNotional (quote, WAD); maker fills are never added again.
 --   Fees: taker fee = floor(N*feeRatio/1e4) + floor(N*protocolFeeRatio/1e4); its exact split into maker
 --   rebates, LP fee and protocol fee comes from the replay (fills), which walks the same orders and curve.
 --   USD at the quote's price of the trade's hour (mart_quote_prices_hourly, its method beside it).

@@ -1,4 +1,4 @@
--- One typed table per protocol event (spec §4), generated from models/events.py by
+-- One typed table per protocol event (docs/protocol-rules.md), generated from models/events.py by
 -- `python -m pipelines.cli schema`; a test keeps this file equal to the generator.
 -- Integers: BIGINT up to 63 bits, HUGEINT up to int128/uint127, VARCHAR decimal text beyond (uint128+, int256).
 -- No primary key: a block range is deleted and inserted in one transaction, so (block_number, log_index) is
