@@ -213,12 +213,8 @@ def test_dagster_cli_refuses_a_bad_setting_in_one_line_and_runs_no_op(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("OYSTER_")}
     env.update(DAGSTER_HOME=str(home), OYSTER_RPC_URL=secret_url(8545), OYSTER_REORG_WINDOW="-5",
                OYSTER_DUCKDB_PATH=str(tmp_path / "w" / "oyster.duckdb"))
-    config = tmp_path / "run.yaml"
-    config.write_text("execution:\n  config:\n    in_process: {}\n")  # one process (the multiprocess executor's
-    # steps each stop the same way, in their own resource setup)
     out = subprocess.run([sys.executable, "-m", "dagster", "job", "execute", "-m", "pipelines.definitions",
-                          "-j", "ingest_job", "-c", str(config)], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=300)
+                          "-j", "ingest_job"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     text = out.stdout + out.stderr
     assert out.returncode != 0
     line = "bad setting reorg_window = '-5' (from OYSTER_REORG_WINDOW): a whole number from 1 to 1,000,000"

@@ -1,6 +1,7 @@
 """Settings: one validated model (every bad value refused in one line naming it), RPC URLs parsed without losing a
 character and masked, the node's chain id checked, and a warehouse that knows what it holds."""
 import base64
+import shutil
 import os
 import subprocess
 import sys
@@ -324,6 +325,8 @@ def test_cli_reset_empties_the_warehouse_so_other_settings_can_use_it(tmp_path):
     db = tmp_path / "w.duckdb"
     _ident(db, {"OYSTER_DEVNET_SIZE": "small"})
     db.with_name("dashboard.html").write_text("<html/>")
+    (tmp_path / "published").mkdir()
+    shutil.copy(db, tmp_path / "published" / "w.duckdb")  # the copy readers open, as a run publishes it
     env = {"OYSTER_DEVNET_SIZE": "default", "OYSTER_DUCKDB_PATH": str(db)}
     out = _cli("summary", env=env)
     assert out.returncode == 2 and "history: warehouse devnet small" in out.stderr and "reset --yes" in out.stderr
@@ -332,4 +335,5 @@ def test_cli_reset_empties_the_warehouse_so_other_settings_can_use_it(tmp_path):
     out = _cli("reset", "--yes", env=env)
     assert out.returncode == 0, out.stderr
     assert not db.exists() and not db.with_name("dashboard.html").exists()
+    assert not (tmp_path / "published" / "w.duckdb").exists()
     assert _ident(db, {"OYSTER_DEVNET_SIZE": "default"})["history"].startswith("devnet default-")
