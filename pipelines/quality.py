@@ -51,7 +51,10 @@ def _suites(gx):
         + [e.ExpectColumnValuesToBeBetween(column="tick", **tick),
            e.ExpectColumnValuesToBeInSet(column="status", value_set=["OPEN", "FILLED", "CANCELLED",
                                                                       "PARTIAL_CANCELLED"]),
-           e.ExpectCompoundColumnsToBeUnique(column_list=["instrument", "expiry", "trader", "tick", "nonce"])],
+           # an order id (instrument, expiry, trader, tick, nonce) may be placed again after it closed: a row is
+           # keyed by its placing event (pipelines/state.py)
+           e.ExpectCompoundColumnsToBeUnique(column_list=["instrument", "expiry", "trader", "tick", "nonce",
+                                                          "placed_block", "placed_log_index"])],
         "lp_ranges": [e.ExpectColumnValuesToNotBeNull(column=c) for c in ("instrument", "owner", "liquidity",
                                                                            "margin", "status")]
         + [e.ExpectColumnValuesToBeBetween(column="tick_lower", **tick),
