@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from .constants import (FUNDING_PERIOD, ORDER_SPACING, PERP_EXPIRY, RANGE_SPACING, RATIO_BASE, UINT128_MAX, Condition,
                         Status)
-from .fees import lp_fee, protocol_fee, taker_fee
+from .fees import protocol_fee, taker_fee
 from .funding import funding_step, pack_funding_index
 from .pair import InsufficientLiquidity, Pair
 from .pearl import oid, rid
@@ -150,10 +150,11 @@ class Instrument:
         pos = self.positions.get((pair.amm.expiry, trader))
         return pos.copy() if pos else Position()
 
-    def _merge(self, pair: Pair, trader: str, pos: Position, pic: Position, out: list) -> Position:
+    def _merge(self, pair: Pair, trader: str, pos: Position, pic: Position, out: list,
+               idx: Indices | None = None) -> Position:
         """Net `pic` into the trader's `pos`: funding and social loss of both realised first (every merge does,
         SDK combine), then the sides netted; openInterests loses the closed size."""
-        idx = self._indices(pair.amm)
+        idx = idx or self._indices(pair.amm)
         pic = pic.copy()
         f = realise(pos, idx) + realise(pic, idx)
         if f:
@@ -457,15 +458,16 @@ class Instrument:
         res = pair.walk(size, fee_ratio)
         n = res.entry_notional
         pfr = self.param.protocol_fee_ratio
+        fee = taker_fee(n, fee_ratio, pfr)
         to_protocol = protocol_fee(n, pfr)
-        to_lps = lp_fee(n, fee_ratio, pfr, res.maker_fee)
+        to_lps = fee - to_protocol - res.maker_fee  # models.fees.lp_fee, with the parts already at hand
         if a.total_liquidity > 0:
             a.fee_index += to_lps * 10**18 // a.total_liquidity
         else:
             to_protocol += to_lps
         a.protocol_fee += to_protocol
         a.open_interests += res.taken_size if size > 0 else abs(size)
-        return res, taker_fee(n, fee_ratio, pfr)
+        return res, fee
 
     def _deviation_ok(self, pair: Pair, sqrt_before: int) -> bool:
         """A trade may not push the fair price past IMR from mark (the SDK's withinDeviationLimit);
@@ -496,7 +498,7 @@ class Instrument:
         taker = Position(amount - taker_fee, size, n, idx.social_loss(size), idx.funding(size) if idx.perp else 0)
         pos = self._position(pair, trader)
         reducing = pos.size and (pos.size > 0) != (size > 0) and abs(size) <= abs(pos.size)
-        merged = self._merge(pair, trader, pos, taker, out)
+        merged = self._merge(pair, trader, pos, taker, out, idx)
         if check:
             if not self._deviation_ok(pair, sqrt_before):
                 raise Rejected("trade would push the fair price past the deviation limit")
