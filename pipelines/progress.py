@@ -1,5 +1,6 @@
 """Progress of long work (ingest, backfill, the devnet build): done of total, rate, ETA, retries and throttling,
 reported at most every `every` seconds (and at the end), as log lines and as metadata for Dagster."""
+import sys
 import time
 from typing import Callable
 
@@ -58,3 +59,29 @@ class Progress:
             parts.append(f"{m['retries']} retries, {m['throttled_requests']} requests throttled "
                          f"({m['throttled_seconds']:.1f} s waited)")
         return ", ".join(parts)
+
+
+def terminal_bar(stream=None) -> Callable[[str], None]:
+    """A report function for the CLI: on a terminal, one line redrawn in place with a bar; elsewhere (a log
+    file, CI) a line per report."""
+    stream = stream or sys.stderr
+    tty = stream.isatty()
+
+    def report(line: str) -> None:
+        if not tty:
+            print(line, file=stream, flush=True)
+            return
+        pct = _percent(line)
+        bar = "#" * int(pct / 5) + "-" * (20 - int(pct / 5)) if pct is not None else ""
+        stream.write(f"\r[{bar}] {line}\x1b[K" + ("\n" if "done in" in line else ""))
+        stream.flush()
+    return report
+
+
+def _percent(line: str) -> float | None:
+    start = line.find("(")
+    end = line.find("%)", start)
+    try:
+        return float(line[start + 1:end]) if start >= 0 and end > start else None
+    except ValueError:
+        return None

@@ -14,6 +14,7 @@ import polars as pl
 
 from .decode import RAW_COLUMNS
 from .ingest import decode, delete_from, land
+from .progress import Progress, terminal_bar
 from .store import get_state
 
 
@@ -34,14 +35,23 @@ class VerifyResult:
         return self.first_bad is None
 
 
-def verify_range(con, source, settings, lo: int, hi: int, repair: bool = False) -> VerifyResult:
+CHUNK_BLOCKS = 10_000  # fetched a chunk at a time, so a long range reports its progress
+
+
+def verify_range(con, source, settings, lo: int, hi: int, repair: bool = False, report=None) -> VerifyResult:
     covered = int(get_state(con, "covered_to", "-1"))
     lo, hi = max(lo, settings.start_block), min(hi, covered)
     if lo > hi:
         return VerifyResult(lo, hi, 0, 0, 0, 0, 0, None)
     fixed = [a.lower() for a in (settings.gate, settings.config, *settings.markets.values())]
     insts = [a for (a,) in con.execute("SELECT address FROM instruments WHERE first_block <= ?", [hi]).fetchall()]
-    node = source.logs(lo, hi, fixed + insts).select(RAW_COLUMNS)
+    progress = Progress("verify", hi - lo + 1, report or (lambda line: None), client=getattr(source, "client", None))
+    parts = []
+    for a in range(lo, hi + 1, CHUNK_BLOCKS):
+        b = min(hi, a + CHUNK_BLOCKS - 1)
+        parts.append(source.logs(a, b, fixed + insts).select(RAW_COLUMNS))
+        progress(b - a + 1, parts[-1].height)
+    node = pl.concat(parts)
     stored = con.sql(f"SELECT {', '.join(RAW_COLUMNS)} FROM raw_logs WHERE block_number BETWEEN {lo} AND {hi}").pl()
     stored = stored.cast(node.schema)
     key = ["block_number", "log_index"]
@@ -100,7 +110,8 @@ def run(args) -> int:
     settings, source = _open(load_settings())
     try:
         with writer(settings.duckdb_path) as con:
-            r = verify_range(con, source, settings, args.from_block, args.to_block, repair=args.repair)
+            r = verify_range(con, source, settings, args.from_block, args.to_block, repair=args.repair,
+                             report=terminal_bar())
     finally:
         close = getattr(source, "close", None)
         if close:

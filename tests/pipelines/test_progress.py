@@ -28,3 +28,22 @@ def test_progress_reports_rate_eta_retries_and_throttling(monkeypatch):
 
 def test_durations_read_as_people_write_them():
     assert (duration(5), duration(125), duration(7325)) == ("5s", "2m05s", "2h02m")
+
+
+def test_the_cli_bar_redraws_one_line_on_a_terminal_and_prints_lines_elsewhere():
+    import io
+
+    from pipelines.progress import terminal_bar
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+    tty, log = Tty(), io.StringIO()
+    for stream in (tty, log):
+        report = terminal_bar(stream)
+        report("verify: 500/1,000 blocks (50.0%), ETA 5s")
+        report("verify: 1,000/1,000 blocks (100.0%), done in 10s")
+    assert tty.getvalue().startswith("\r[##########----------] verify: 500/1,000") and tty.getvalue().endswith("\n")
+    assert tty.getvalue().count("\n") == 1  # redrawn in place, one newline at the end
+    assert log.getvalue().splitlines() == ["verify: 500/1,000 blocks (50.0%), ETA 5s",
+                                           "verify: 1,000/1,000 blocks (100.0%), done in 10s"]
