@@ -23,7 +23,6 @@ ingest_schedule = dg.ScheduleDefinition(name="ingest_schedule", job=ingest_job, 
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules([ingestion, state, marts, publication]),
-    asset_checks=dg.load_asset_checks_from_modules([ingestion, state, marts]),
     jobs=[ingest_job, backfill_job],
     schedules=[ingest_schedule],
     executor=dg.in_process_executor,  # ad-hoc materializations too (backfill_job sets its own)

@@ -11,7 +11,6 @@ import dagster as dg
 
 from models.constants import MAX_TICK, MIN_TICK
 
-from .resources import Warehouse
 
 CHECKS_DIR = Path(__file__).resolve().parent.parent / "sql" / "checks"
 
@@ -19,15 +18,6 @@ CHECKS_DIR = Path(__file__).resolve().parent.parent / "sql" / "checks"
 def sql_check(con, name: str) -> dg.AssetCheckResult:
     rows = con.execute((CHECKS_DIR / f"{name}.sql").read_text()).fetchall()
     return dg.AssetCheckResult(passed=not rows, metadata={"offending_rows": len(rows), "sample": str(rows[:5])})
-
-
-def sql_asset_check(asset, name: str, check: str, description: str):
-    """A blocking asset check that passes when sql/checks/<check>.sql returns no rows."""
-    @dg.asset_check(asset=asset, name=name, blocking=True, description=description)
-    def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
-        with warehouse.reader() as con:
-            return sql_check(con, check)
-    return _check
 
 
 def _suites(gx):

@@ -1,4 +1,5 @@
-"""Ingestion assets: raw_logs (chain -> DuckDB by block range) and event_tables (raw -> events_<name>).
+"""Ingestion assets: the raw_logs step (chain -> raw_logs and the ingestion tables, by block range) and the
+event_tables step (raw -> one asset per events_<name> table, quarantine and the decoded_logs view).
 
 raw_logs decides whether a run has anything to do: when no block landed since the last run (and no reorg, and
 the private warehouse is what was last published) it yields no materialization, so every step after it (decode,
@@ -6,6 +7,7 @@ replay, marts, dashboard, their checks, publication) is skipped and a scheduled 
 """
 import dagster as dg
 
+from ..catalog import DECODED_TABLES, INGESTION_TABLES, check_result, materialize, table_spec
 from ..ingest import EVENT_TABLES, check_reorg, decode, land
 from ..publish import WriterRun, unpublished
 from ..quality import sql_check
@@ -39,18 +41,15 @@ def _spec(asset: str, name: str, description: str, blocking: bool = True) -> dg.
     return dg.AssetCheckSpec(name, asset=asset, blocking=blocking, description=description)
 
 
-def _sql(con, name: str, check: str) -> dg.AssetCheckResult:
-    r = sql_check(con, check)
-    return dg.AssetCheckResult(check_name=name, passed=r.passed, metadata=r.metadata)
+def _sql(con, asset: str, name: str, check: str) -> dg.AssetCheckResult:
+    return check_result(sql_check(con, check), asset, name)
 
 
 # The SQL checks of an asset run in its own step (check_specs), on the writer's connection: one step per asset,
 # not one per check (every step costs a scheduled run event-log writes, even when it is skipped).
 @dg.multi_asset(
-    specs=[dg.AssetSpec("raw_logs", group_name="ingestion", kinds={"duckdb"},
-                        description="Every log of Gate, Config, the markets and every instrument, by block range; "
-                                    "reorg-aware. Not materialized when nothing new landed (the rest of the run is "
-                                    "then skipped).")],
+    name="raw_logs",
+    specs=[table_spec(t, "ingestion") for t in INGESTION_TABLES],
     check_specs=[_spec("raw_logs", "raw_logs_cover_without_gaps", "Landed block ranges leave no gap."),
                  _spec("raw_logs", "raw_logs_are_unique", "Each log landed once.")],
     pool=WRITER_POOL, can_subset=True)  # can_subset: its outputs are optional, so it may yield nothing
@@ -65,30 +64,63 @@ def raw_logs(context: dg.AssetExecutionContext, oyster: OysterConfig, chain: Cha
             return
         with warehouse.writer() as con:
             r = land(con, source, s)
-            total = con.execute("SELECT count(*) FROM raw_logs").fetchall()[0][0]
-            checks = [_sql(con, "raw_logs_cover_without_gaps", "coverage_gaps"),
-                      _sql(con, "raw_logs_are_unique", "duplicate_logs")]
+            checks = [_sql(con, "raw_logs", "raw_logs_cover_without_gaps", "coverage_gaps"),
+                      _sql(con, "raw_logs", "raw_logs_are_unique", "duplicate_logs")]
+            landed = {"new_logs": r.logs, "instruments": r.instruments}
+            if r.from_block <= r.to_block:
+                landed |= {"from_block": r.from_block, "to_block": r.to_block}
+            if r.reorg_from is not None:
+                landed["reorg_from"] = r.reorg_from
+            tables = [t for t in INGESTION_TABLES if dg.AssetKey(t) in context.selected_asset_keys]
+            yield from materialize(con, tables, {"raw_logs": landed})
     if r.reorg_from is not None:
         context.log.warning(f"reorg repaired from block {r.reorg_from}")
-    yield dg.MaterializeResult(metadata={"from_block": r.from_block, "to_block": r.to_block, "new_logs": r.logs,
-                                         "total_logs": total, "instruments": r.instruments,
-                                         "reorg_from": r.reorg_from if r.reorg_from is not None else -1},
-                               check_results=checks)
+    selected = context.selected_asset_check_keys
+    yield from (c for c in checks if dg.AssetCheckKey(c.asset_key, c.check_name) in selected)
 
 
-@dg.asset(group_name="ingestion", deps=[raw_logs], pool=WRITER_POOL, kinds={"duckdb"},
-          check_specs=[_spec("event_tables", "logs_decoded_once", "Each landed log is decoded into exactly one "
-                             "events table or quarantined, once."),
-                       _spec("event_tables", "no_quarantined_logs", "No log was quarantined.", blocking=False)],
-          description="One typed table per protocol event (events_<name>); bad logs go to `quarantine`.")
-def event_tables(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+def _decoded_since(con, block: int) -> int:
+    """Logs decoded (into an events table or quarantine) in blocks after `block`, up to the decoded_to cursor."""
+    q = ("SELECT (SELECT count(*) FROM decoded_logs WHERE block_number > $b AND block_number <= $to) + "
+         "(SELECT count(*) FROM quarantine WHERE block_number > $b AND block_number <= $to)")
+    return con.execute(q, {"b": block, "to": int(get_state(con, "decoded_to", "-1"))}).fetchall()[0][0]
+
+
+def _landed_from(context: dg.AssetExecutionContext) -> int | None:
+    """The first block this run's raw_logs step landed (its logs were decoded as they landed), if it ran."""
+    ev = context.instance.get_latest_materialization_event(dg.AssetKey("raw_logs"))
+    if ev is None or ev.run_id != context.run.run_id:
+        return None
+    v = ev.asset_materialization.metadata.get("from_block")
+    return int(v.value) if v is not None else None
+
+
+@dg.multi_asset(
+    name="event_tables",
+    specs=[table_spec(t, "ingestion", deps=["raw_logs"]) for t in (*EVENT_TABLES, "quarantine")]
+    + [table_spec("decoded_logs", "ingestion", deps=[*EVENT_TABLES])],
+    check_specs=[_spec("decoded_logs", "logs_decoded_once", "Each landed log is decoded into exactly one events table "
+                       "or quarantined, once."),
+                 _spec("quarantine", "no_quarantined_logs", "No log was quarantined.", blocking=False)],
+    pool=WRITER_POOL, can_subset=True)
+def event_tables(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    """One typed table per protocol event (events_<name>); bad logs go to `quarantine`.  Logs are decoded as they
+    land (in the raw_logs step); this step decodes whatever lags behind and reports what the run decoded."""
     with warehouse.writer() as con:
-        n = decode(con)
-        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in EVENT_TABLES}
+        before = int(get_state(con, "decoded_to", "-1"))
+        decode(con)
+        landed = _landed_from(context)
+        since = before if landed is None else min(before, landed - 1)
+        decoded = _decoded_since(con, since)
         quarantined = con.execute("SELECT reason, count(*) FROM quarantine GROUP BY 1 ORDER BY 2 DESC").fetchall()
-        checks = [_sql(con, "logs_decoded_once", "logs_decoded_once"),
-                  dg.AssetCheckResult(check_name="no_quarantined_logs", passed=not quarantined,
-                                      severity=dg.AssetCheckSeverity.WARN,
-                                      metadata={"reasons": str(quarantined[:20])})]
-    return dg.MaterializeResult(metadata={"decoded_logs": n, "quarantined": sum(c for _, c in quarantined),
-                                          **{t: c for t, c in counts.items() if c}}, check_results=checks)
+        tables = [t for t in DECODED_TABLES if dg.AssetKey(t) in context.selected_asset_keys]
+        yield from materialize(con, tables, {"decoded_logs": {"decoded_this_run": decoded},
+                                             "quarantine": {"reasons": str(quarantined[:20])}})
+        checks = [_sql(con, "decoded_logs", "logs_decoded_once", "logs_decoded_once"),
+                  dg.AssetCheckResult(asset_key="quarantine", check_name="no_quarantined_logs",
+                                      passed=not quarantined, severity=dg.AssetCheckSeverity.WARN,
+                                      metadata={"quarantined": sum(c for _, c in quarantined),
+                                                "reasons": str(quarantined[:20])})]
+    context.log.info(f"{decoded} logs decoded by this run, {sum(c for _, c in quarantined)} quarantined in all")
+    selected = context.selected_asset_check_keys
+    yield from (c for c in checks if dg.AssetCheckKey(c.asset_key, c.check_name) in selected)

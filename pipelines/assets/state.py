@@ -1,39 +1,89 @@
-"""State assets: the replay of the decoded events into the state tables, with its checks."""
+"""State assets: the replay step, one asset per state table it writes (deps: the events tables it reads), each
+check attached to the table it checks and run in the same step."""
 import dagster as dg
 
 from models.divergence import ROUNDING_WEI
 
-from ..quality import ge_check, sql_asset_check
+from ..catalog import REPLAY_READS, REPLAY_TABLES, check_result, materialize, table_spec
+from ..quality import ge_check, sql_check
 from ..replay_run import run_replay
 from ..resources import ChainSource, OysterConfig, Warehouse
-from .ingestion import WRITER_POOL, event_tables
+from .ingestion import WRITER_POOL
 
 
 class ReplayConfig(dg.Config):
     full_rebuild: bool = False  # replay from genesis instead of the last checkpoint
 
 
-@dg.asset(group_name="state", deps=[event_tables], pool=WRITER_POOL, kinds={"duckdb"},
-          automation_condition=dg.AutomationCondition.eager(),
-          description="Replays the events through models/ from the last checkpoint into amm_snapshots, "
-                      "pearl_snapshots, lp_ranges, range_history, orders, positions, fills, funding_index_series "
-                      "and replay_divergences.")
-def replay(context: dg.AssetExecutionContext, config: ReplayConfig, oyster: OysterConfig,
-           warehouse: Warehouse) -> dg.MaterializeResult:
+GE_TABLES = ("amm_snapshots", "pearl_snapshots", "fills", "orders", "lp_ranges", "range_history", "positions",
+             "funding_index_series", "depth_snapshots", "pair_hourly")
+# (table, check, blocking, description): every check on the table it checks; they run in the replay's step, on its
+# connection, after the replay committed (a blocking one that fails fails the step: nothing downstream runs)
+REPLAY_CHECKS = [
+    ("replay_divergences", "replay_has_no_divergences", True,
+     "No structural divergence: every event the chain emitted is the one the replay expected, and every reported "
+     f"value matches it or differs by rounding only (at most {ROUNDING_WEI} wei on an amount, index or price; "
+     "counted by replay_rounding_drift)."),
+    ("replay_divergences", "replay_rounding_drift", False,
+     "Rounding drift: divergences within the tolerance, which do not block the pipeline but name a rounding rule of "
+     "the model that is not the contract's.  Warns while any exists; counts per event and field here, the trend per "
+     "day in mart_replay_drift_daily."),
+    ("fills", "taker_size_is_split_exactly", True,
+     "Taker size = size filled by orders + size filled by the curve, for every trade and sweep "
+     "(sql/checks/taker_split.sql)."),
+    ("fills", "fills_reference_orders", True, "Every LIMIT fill's order exists (sql/checks/fill_orders_exist.sql)."),
+    ("replay_checkpoints", "replay_matches_observer", False,
+     "The replay agrees with SynFutures' Observer contract (getAmm, getPearls, getPosition, getRanges) at the newest "
+     "checkpoints' blocks, as oyster-sdk's Comparator checks. Skipped (with the node's answer) where the node cannot "
+     "serve the state at those blocks."),
+] + [(t, f"ge_{t}", True, f"Great Expectations suite of {t}: keys, nulls, ranges.") for t in GE_TABLES]
+
+
+@dg.multi_asset(
+    name="replay",
+    specs=[table_spec(t, "state", deps=REPLAY_READS) for t in REPLAY_TABLES],
+    check_specs=[dg.AssetCheckSpec(n, asset=t, blocking=b, description=d) for t, n, b, d in REPLAY_CHECKS],
+    pool=WRITER_POOL, can_subset=True)
+def replay(context: dg.AssetExecutionContext, config: ReplayConfig, oyster: OysterConfig, chain: ChainSource,
+           warehouse: Warehouse):
+    """Replays the events through models/ from the last checkpoint into the state tables, then runs their checks."""
     s = oyster.settings()
+    selected = {k.to_user_string() for k in context.selected_asset_keys}
+    wanted = {(k.asset_key.to_user_string(), k.name) for k in context.selected_asset_check_keys}
     with warehouse.writer() as con:
-        r = run_replay(con, s, full=config.full_rebuild)
-        total, structural = con.execute(f"SELECT count(*), count(*) FILTER (WHERE {STRUCTURAL_ROW}) "
-                                        "FROM replay_divergences").fetchall()[0]
-    context.log.info(f"replayed {r.events} events of blocks {r.from_block}..{r.to_block} in {r.seconds:.1f} s")
-    if r.rounding:
-        context.log.warning(f"{r.rounding} new rounding differences (within {ROUNDING_WEI} wei): see "
-                            "replay_divergences WHERE class = 'rounding' and mart_replay_drift_daily")
-    return dg.MaterializeResult(metadata={"events": r.events, "to_block": r.to_block, "new_divergences":
-                                          r.divergences, "new_structural": r.structural, "new_rounding": r.rounding,
-                                          "divergences": total, "structural_divergences": structural,
-                                          "rounding_drift": total - structural, "seconds": round(r.seconds, 2),
-                                          "resumed_from_block": r.restored_from})
+        if selected:
+            r = run_replay(con, s, full=config.full_rebuild)
+            context.log.info(f"replayed {r.events} events of blocks {r.from_block}..{r.to_block} in {r.seconds:.1f} s")
+            if r.rounding:
+                context.log.warning(f"{r.rounding} new rounding differences (within {ROUNDING_WEI} wei): see "
+                                    "replay_divergences WHERE class = 'rounding' and mart_replay_drift_daily")
+            total, structural = con.execute(f"SELECT count(*), count(*) FILTER (WHERE {STRUCTURAL_ROW}) "
+                                            "FROM replay_divergences").fetchall()[0]
+            run = {"events": r.events, "to_block": r.to_block, "seconds": round(r.seconds, 2)}
+            if r.restored_from >= 0:
+                run["resumed_from_block"] = r.restored_from
+            extra = {"replay_checkpoints": run,
+                     "replay_divergences": {"new_divergences": r.divergences, "new_structural": r.structural,
+                                            "new_rounding": r.rounding, "structural_divergences": structural,
+                                            "rounding_drift": total - structural}}
+            yield from materialize(con, [t for t in REPLAY_TABLES if t in selected], extra)
+        for table, name, _, _ in REPLAY_CHECKS:
+            if (table, name) in wanted:
+                yield check_result(_run_check(context, name, con, s, chain), table, name)
+
+
+def _run_check(context, name: str, con, s, chain) -> dg.AssetCheckResult:
+    if name == "replay_has_no_divergences":
+        return structural_divergences(con)
+    if name == "replay_rounding_drift":
+        return rounding_drift(con)
+    if name == "taker_size_is_split_exactly":
+        return sql_check(con, "taker_split")
+    if name == "fills_reference_orders":
+        return sql_check(con, "fill_orders_exist")
+    if name == "replay_matches_observer":
+        return observer_check(context.log, con, s, chain)
+    return ge_check(con, name.removeprefix("ge_"))
 
 
 # A row the blocking check counts: structural, or not classified (a row of an older warehouse not yet migrated).
@@ -77,47 +127,17 @@ def rounding_drift(con) -> dg.AssetCheckResult:
         "by_day": _table(["day", "rows"], days)})
 
 
-@dg.asset_check(asset=replay, blocking=True,
-                description="No structural divergence: every event the chain emitted is the one the replay "
-                            "expected, and every reported value matches it or differs by rounding only (at most "
-                            f"{ROUNDING_WEI} wei on an amount, index or price; counted by replay_rounding_drift).")
-def replay_has_no_divergences(warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse.reader() as con:
-        return structural_divergences(con)
-
-
-@dg.asset_check(asset=replay, blocking=False,
-                description="Rounding drift: divergences within the tolerance, which do not block the pipeline but "
-                            "name a rounding rule of the model that is not the contract's.  Warns while any exists; "
-                            "counts per event and field here, the trend per day in mart_replay_drift_daily.")
-def replay_rounding_drift(warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse.reader() as con:
-        return rounding_drift(con)
-
-
-taker_size_is_split_exactly = sql_asset_check(
-    replay, "taker_size_is_split_exactly", "taker_split",
-    "Taker size = size filled by orders + size filled by the curve, for every trade and sweep.")
-fills_reference_orders = sql_asset_check(replay, "fills_reference_orders", "fill_orders_exist",
-                                         "Every LIMIT fill's order exists.")
-
-
-@dg.asset_check(asset=replay, blocking=False,
-                description="The replay agrees with SynFutures' Observer contract (getAmm, getPearls, getPosition, "
-                            "getRanges) at the newest checkpoints' blocks, as oyster-sdk's Comparator checks. "
-                            "Skipped (with the node's answer) where the node cannot serve the state at those blocks.")
-def replay_matches_observer(context: dg.AssetCheckExecutionContext, oyster: OysterConfig, chain: ChainSource,
-                            warehouse: Warehouse) -> dg.AssetCheckResult:
+def observer_check(log, con, s, chain: ChainSource) -> dg.AssetCheckResult:
+    """Compares the newest checkpoints' state with SynFutures' Observer contract (a warning where the node cannot
+    serve the state at those blocks)."""
     from models.replay import Replayer
 
     from ..chain.rpc import RpcUnavailable
     from ..observer import Observer, StateUnavailable, compare
-    s = oyster.settings()
     if not s.observer:
         return dg.AssetCheckResult(passed=True, metadata={"skipped": "no observer address configured"})
-    with warehouse.reader() as con:
-        points = con.execute("SELECT cursor_block, state FROM replay_checkpoints ORDER BY cursor_block DESC LIMIT ?",
-                             [s.observer_samples]).fetchall()
+    points = con.execute("SELECT cursor_block, state FROM replay_checkpoints ORDER BY cursor_block DESC LIMIT ?",
+                         [s.observer_samples]).fetchall()
     diffs, compared, blocks, skipped = [], 0, [], []
     with chain.open() as source:
         client = getattr(source, "client", None)
@@ -144,22 +164,10 @@ def replay_matches_observer(context: dg.AssetCheckExecutionContext, oyster: Oyst
         why = (f"the node cannot serve the state at block(s) {[b for b, _ in skipped]} (it answered: "
                f"{skipped[0][1]!r}); comparing there needs an archive node, or {s.confirmations} confirmations "
                "within the node's recent-state window")
-        context.log.warning(f"replay_matches_observer: {'skipped' if not blocks else 'partly skipped'}: {why}")
+        log.warning(f"replay_matches_observer: {'skipped' if not blocks else 'partly skipped'}: {why}")
         meta |= {"skipped": why, "skipped_blocks": str([b for b, _ in skipped]), "node_answer": skipped[0][1]}
         if not blocks:
             return dg.AssetCheckResult(passed=not diffs, severity=dg.AssetCheckSeverity.WARN, metadata=meta,
                                        description=f"Skipped: {why}.")
     return dg.AssetCheckResult(passed=not diffs, severity=dg.AssetCheckSeverity.ERROR, metadata=meta)
 
-
-def _ge(table: str):
-    @dg.asset_check(asset=replay, name=f"ge_{table}", blocking=True,
-                    description=f"Great Expectations suite of {table}: keys, nulls, ranges.")
-    def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
-        with warehouse.reader() as con:
-            return ge_check(con, table)
-    return _check
-
-
-ge_checks = [_ge(t) for t in ("amm_snapshots", "pearl_snapshots", "fills", "orders", "lp_ranges", "range_history",
-                               "positions", "funding_index_series", "depth_snapshots", "pair_hourly")]
