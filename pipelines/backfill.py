@@ -5,8 +5,10 @@ learns the instruments first; fetch_range runs once per range, in parallel (the 
 the same ops on a cluster executor), and writes the range's logs to <warehouse>.landing/<from>-<to>.parquet (beside the warehouse file)
 atomically, skipping ranges already written (so a failed backfill resumes); load_ranges is the single DuckDB
 writer: it lands the files in order through the same code as the ingest job (ingest.land on a Parquet
-source), so reorg checks, decoding, coverage and idempotency are the same.  It holds the run lock
-(`run_lock`) while it loads; the next ingest_job run replays what it landed and publishes it.
+source), so reorg checks, decoding, coverage and idempotency are the same, and records the materializations of
+raw_logs and the events tables.  It holds the run lock (`run_lock`) while it loads.  Then ingest_job replays what
+it landed, checks it and publishes it: started by the sensor continue_after_backfill where a Dagster daemon runs,
+or by hand.  The number of parallel fetch workers is one setting, backfill_workers (OYSTER_BACKFILL_WORKERS).
 """
 import os
 from pathlib import Path
@@ -14,23 +16,32 @@ from pathlib import Path
 import dagster as dg
 
 from .chain.sources import ParquetLogSource
-from .ingest import NEW_INSTRUMENT, land, parse_new_instruments
+from .catalog import INGESTION_TABLES, table_metadata
+from .ingest import EVENT_TABLES, NEW_INSTRUMENT, decode, land, parse_new_instruments
 from .publish import WriterRun
 from .resources import ChainSource, OysterConfig, Warehouse
 from .store import get_state
 
 
+def workers() -> int:
+    """Parallel fetch workers: the setting backfill_workers (file or OYSTER_BACKFILL_WORKERS), read when the code
+    location loads because the executor is built then.  A bad value stops the run at its start with the other
+    settings' message; the code location still loads (with the default)."""
+    from .config import ConfigError, load_settings
+    try:
+        return load_settings().backfill_workers
+    except ConfigError:
+        return DEFAULT_WORKERS
+
+
+DEFAULT_WORKERS = 4
+
+
 class BackfillConfig(dg.Config):
     from_block: int = -1  # -1: right after what is landed
     to_block: int = -1  # -1: head - confirmations
-    ranges: int = 8
+    ranges: int = 0  # block ranges to split into; 0: four per worker (a slow range does not hold the others up)
     landing_dir: str = ""  # default <warehouse file stem>.landing/ beside the warehouse (Settings.landing_dir)
-
-
-def _landing(cfg: BackfillConfig, s) -> Path:
-    d = Path(cfg.landing_dir) if cfg.landing_dir else s.landing_dir
-    d.mkdir(parents=True, exist_ok=True)
-    return d
 
 
 @dg.op(out=dg.DynamicOut(dict))
@@ -50,17 +61,21 @@ def plan_ranges(context: dg.OpExecutionContext, config: BackfillConfig, oyster: 
     if lo > hi:
         context.log.info("nothing to backfill")
         return
-    step = max(1, -(-(hi - lo + 1) // config.ranges))
+    landing = Path(config.landing_dir) if config.landing_dir else s.landing_dir
+    landing.mkdir(parents=True, exist_ok=True)
+    n = config.ranges or 4 * workers()
+    step = max(1, -(-(hi - lo + 1) // n))
+    context.log.info(f"backfill of blocks {lo}..{hi} in {-(-(hi - lo + 1) // step)} ranges, {workers()} workers")
     for a in range(lo, hi + 1, step):
         b = min(hi, a + step - 1)
-        yield dg.DynamicOutput({"from": a, "to": b, "instruments": instruments}, mapping_key=f"b{a}_{b}")
+        yield dg.DynamicOutput({"from": a, "to": b, "instruments": instruments, "landing": str(landing)},
+                               mapping_key=f"b{a}_{b}")
 
 
 @dg.op
-def fetch_range(context: dg.OpExecutionContext, config: BackfillConfig, oyster: OysterConfig, chain: ChainSource,
-                rng: dict) -> str:
+def fetch_range(context: dg.OpExecutionContext, oyster: OysterConfig, chain: ChainSource, rng: dict) -> str:
     s = oyster.settings()
-    out = _landing(config, s) / f"{rng['from']:012d}-{rng['to']:012d}.parquet"
+    out = Path(rng["landing"]) / f"{rng['from']:012d}-{rng['to']:012d}.parquet"
     if out.exists():
         context.log.info(f"{out.name} already landed")
         return str(out)
@@ -83,8 +98,17 @@ def load_ranges(context: dg.OpExecutionContext, oyster: OysterConfig, warehouse:
     folder = str(Path(files[0]).parent)
     last = max(int(Path(f).stem.split("-")[1]) for f in files)
     with warehouse.writer() as con:
-        r = land(con, _LandingSource(folder, files), s, to_block=last)
+        r = land(con, _LandingSource(folder, files), s, to_block=last, report=context.log.info)
+        decode(con)  # logs land decoded; this catches up any range that was not
+        # Dagster learns which tables changed, with their catalog metadata, as when the ingest job lands blocks
+        tables = [*INGESTION_TABLES, *EVENT_TABLES, "quarantine"]
+        meta = table_metadata(con, tables)
     context.log.info(f"landed {r.logs} logs in {r.chunks} chunks up to block {r.to_block}")
+    run = {"from_block": r.from_block, "to_block": r.to_block, "new_logs": r.logs, **r.progress}
+    for t in tables:
+        if t in meta:
+            context.log_event(dg.AssetMaterialization(t, description="landed by backfill_job",
+                                                      metadata={**meta[t], **(run if t == "raw_logs" else {})}))
     return dg.Output(r.logs, metadata={"logs": r.logs, "to_block": r.to_block})
 
 
@@ -102,7 +126,8 @@ class _LandingSource(ParquetLogSource):
         return self._head
 
 
-@dg.job(executor_def=dg.multiprocess_executor.configured({"max_concurrent": 2}),
-        description="Backfill many block ranges in parallel workers, then load them with one writer.")
+@dg.job(executor_def=dg.multiprocess_executor.configured({"max_concurrent": workers()}),
+        description="Backfill many block ranges in parallel workers (OYSTER_BACKFILL_WORKERS, default 4), then "
+                    "load them with one writer.")
 def backfill_job():
     load_ranges(plan_ranges().map(fetch_range).collect())

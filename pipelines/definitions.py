@@ -18,6 +18,14 @@ ingest_job = dg.define_asset_job(
     description="The main job: land new logs, decode them, replay them into state, build the marts and the "
                 "dashboard, publish the warehouse readers open; skipped after raw_logs when nothing new landed.")
 
+@dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[backfill_job], request_job=ingest_job,
+                      default_status=dg.DefaultSensorStatus.RUNNING,
+                      description="After a successful backfill, ingest_job replays what it landed, checks it and "
+                                  "publishes it (where a Dagster daemon runs; otherwise run ingest_job by hand).")
+def continue_after_backfill(context: dg.RunStatusSensorContext):
+    return dg.RunRequest(run_key=f"after-backfill-{context.dagster_run.run_id}")
+
+
 ingest_schedule = dg.ScheduleDefinition(name="ingest_schedule", job=ingest_job, cron_schedule="*/5 * * * *",
                                         default_status=dg.DefaultScheduleStatus.STOPPED)
 
@@ -25,6 +33,7 @@ defs = dg.Definitions(
     assets=dg.load_assets_from_modules([ingestion, state, marts, publication]),
     jobs=[ingest_job, backfill_job],
     schedules=[ingest_schedule],
+    sensors=[continue_after_backfill],
     executor=dg.in_process_executor,  # ad-hoc materializations too (backfill_job sets its own)
     # run_lock: set up before warehouse (Dagster sets up a level of resources in name order), so a run waiting
     # for another does not open the warehouse file while that run writes

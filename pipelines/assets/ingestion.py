@@ -63,10 +63,10 @@ def raw_logs(context: dg.AssetExecutionContext, oyster: OysterConfig, chain: Cha
             context.log.info(f"{idle}: skipping decode, replay, marts, dashboard, checks and publication")
             return
         with warehouse.writer() as con:
-            r = land(con, source, s)
+            r = land(con, source, s, report=context.log.info)  # progress lines at most every 10 s
             checks = [_sql(con, "raw_logs", "raw_logs_cover_without_gaps", "coverage_gaps"),
                       _sql(con, "raw_logs", "raw_logs_are_unique", "duplicate_logs")]
-            landed = {"new_logs": r.logs, "instruments": r.instruments}
+            landed = {"new_logs": r.logs, "instruments": r.instruments, **r.progress}
             if r.from_block <= r.to_block:
                 landed |= {"from_block": r.from_block, "to_block": r.to_block}
             if r.reorg_from is not None:

@@ -41,6 +41,10 @@ def test_ingest_job_materialises_and_checks_pass(devnet_env):
     with duckdb.connect(str(published_path(os.environ["OYSTER_DUCKDB_PATH"])), read_only=True) as pub:
         assert pub.execute("SELECT count(*) FROM events_trade").fetchall()[0][0] > 100
     _catalog_is_the_warehouse(result, os.environ["OYSTER_DUCKDB_PATH"])
+    landed = next(e.step_materialization_data.materialization.metadata for e in result.all_events
+                  if e.is_step_materialization and e.asset_key.to_user_string() == "raw_logs")
+    assert landed["blocks_done"].value == landed["blocks_total"].value > 0  # the run's progress, as metadata
+    assert landed["logs"].value == landed["new_logs"].value and "retries" in landed
 
 
 # each check on the table it checks
@@ -124,21 +128,47 @@ def test_materialize_all_succeeds(devnet_env):
     assert mats["lp_audit_ranges"]["ranges"].value == mats["lp_audit_ranges"]["dagster/row_count"].value == ranges > 0
 
 
-def test_parallel_backfill_equals_a_plain_ingest(devnet_env, tmp_path):
+def test_parallel_backfill_equals_a_plain_ingest(devnet_env, tmp_path, monkeypatch):
     assert defs.resolve_job_def("ingest_job").execute_in_process().success
     plain = dump(os.environ["OYSTER_DUCKDB_PATH"])
     os.environ["OYSTER_DUCKDB_PATH"] = str(tmp_path / "backfill.duckdb")
     (tmp_path / "dagster").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
-        run_config = {"ops": {op: {"config": {"ranges": 4, "landing_dir": str(tmp_path / "landing")}}
-                              for op in ("plan_ranges", "fetch_range")}}
+        # `ranges` is given once (plan_ranges); the workers are the setting backfill_workers
+        run_config = {"ops": {"plan_ranges": {"config": {"ranges": 4, "landing_dir": str(tmp_path / "landing")}}}}
         result = dg.execute_job(dg.reconstructable(_backfill), instance=instance, run_config=run_config)
         assert result.success
         fetched = [e for e in result.all_events if e.is_step_success and e.step_key.startswith("fetch_range")]
         assert len(fetched) == 4
+        # Dagster learns that raw_logs and the events tables changed, with their row counts
+        mats = {e.asset_key.to_user_string(): e.step_materialization_data.materialization.metadata
+                for e in result.all_events if e.is_step_materialization}
+        con = duckdb.connect(os.environ["OYSTER_DUCKDB_PATH"], read_only=True)
+        try:
+            for t in ("raw_logs", "events_trade", "events_place"):
+                assert mats[t]["dagster/row_count"].value == con.sql(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+        finally:
+            con.close()
+        assert mats["raw_logs"]["blocks_done"].value > 0
+        # after a successful backfill, the sensor asks for ingest_job (replay, checks, publication)
+        sensor = defs.get_sensor_def("continue_after_backfill")
+        ctx = dg.build_run_status_sensor_context(sensor_name=sensor.name, dagster_instance=instance,
+                                                 dagster_run=result.dagster_run,
+                                                 dagster_event=result.get_run_success_event())
+        request = sensor(ctx)
+        assert isinstance(request, dg.RunRequest) and result.run_id in request.run_key
+        assert sensor.job_name == "ingest_job"
     assert len(list((tmp_path / "landing").glob("*.parquet"))) == 4
     assert dump(os.environ["OYSTER_DUCKDB_PATH"]) == plain
     assert set(plain) == set(COMPARED)
+
+
+def test_backfill_parallelism_is_one_setting(monkeypatch):
+    from pipelines.backfill import workers
+    monkeypatch.setenv("OYSTER_BACKFILL_WORKERS", "6")
+    assert workers() == 6
+    monkeypatch.setenv("OYSTER_BACKFILL_WORKERS", "0")  # refused with the other settings at the run's start;
+    assert workers() == 4  # the code location still loads
 
 
 def _backfill():
