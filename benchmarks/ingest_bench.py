@@ -28,10 +28,10 @@ from models.events import BY_TOPIC0  # noqa: E402
 from pipelines.chain.logs import LogFetcher  # noqa: E402
 from pipelines.chain.rpc import JsonRpcClient  # noqa: E402
 from pipelines.chain.sources import RpcLogSource  # noqa: E402
-from pipelines.config import load_settings  # noqa: E402
-from pipelines.decode import RAW_COLUMNS, decode_frame  # noqa: E402
-from pipelines.ingest import decode, land  # noqa: E402
-from pipelines.store import event_columns, insert_frame, writer  # noqa: E402
+from pipelines.core.config import load_settings  # noqa: E402
+from pipelines.core.store import event_columns, insert_frame, writer  # noqa: E402
+from pipelines.ingest.decode import RAW_COLUMNS, decode_frame  # noqa: E402
+from pipelines.ingest.ingest import decode, land  # noqa: E402
 from tests.pipelines.test_decode import _abi  # noqa: E402  (the ABI built from the catalogue)
 
 
@@ -39,7 +39,7 @@ def addresses(settings, url):
     client = JsonRpcClient(url)
     src = RpcLogSource(client, settings.max_block_span)
     gate = src.logs(0, src.head(), [settings.gate])
-    from pipelines.ingest import NEW_INSTRUMENT
+    from pipelines.ingest.ingest import NEW_INSTRUMENT
     from eth_abi import decode as d
     insts = [d(["bytes32", "address", "address", "address", "string", "uint256"],
                bytes.fromhex(r["data"][2:]))[1].lower()

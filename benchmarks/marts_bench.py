@@ -13,8 +13,8 @@ sys.path.insert(0, str(ROOT))
 
 import duckdb  # noqa: E402
 
-from pipelines.assets.marts import build_marts  # noqa: E402
-from pipelines.store import init_schema  # noqa: E402
+from pipelines.core.store import init_schema  # noqa: E402
+from pipelines.marts.assets import build_marts  # noqa: E402
 
 USDC = "0x833589fcd6edb6e08f4c7c32d4f71b54bda02913"
 WETH = "0x4200000000000000000000000000000000000006"

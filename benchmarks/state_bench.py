@@ -23,10 +23,10 @@ import polars as pl  # noqa: E402
 from devnet.chain_writer import encode_log  # noqa: E402
 from devnet.simulator import QUOTES, Simulator, numbered_events  # noqa: E402
 from models.events import spec_of  # noqa: E402
-from pipelines.config import load_settings  # noqa: E402
-from pipelines.decode import RAW_COLUMNS, decode_frame  # noqa: E402
-from pipelines.replay_run import run_replay  # noqa: E402
-from pipelines.store import event_columns, insert_frame, set_state, writer  # noqa: E402
+from pipelines.core.config import load_settings  # noqa: E402
+from pipelines.core.store import event_columns, insert_frame, set_state, writer  # noqa: E402
+from pipelines.ingest.decode import RAW_COLUMNS, decode_frame  # noqa: E402
+from pipelines.state.replay_run import run_replay  # noqa: E402
 
 
 def _settings(path: str):

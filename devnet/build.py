@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from models.events import spec_of
-from pipelines.progress import Progress
+from pipelines.core.progress import Progress
 
 from .anvil import ROOT, Anvil, rpc
 from .chain_writer import ChainWriter, bytecode

@@ -1,9 +1,9 @@
 """The devnet's Observer: the ResponseTable contract at the Observer address, holding the answers the real
-Observer would give at the head, computed from the simulator's state (the same calls pipelines.observer makes)."""
+Observer would give at the head, computed from the simulator's state (the same calls pipelines.state.observer makes)."""
 import requests
 from eth_utils import keccak
 
-from pipelines.observer import AMM_FIELDS, calldata, queries, response
+from pipelines.state.observer import AMM_FIELDS, calldata, queries, response
 
 from .anvil import rpc
 

@@ -8,10 +8,10 @@ import shutil
 import sys
 from pathlib import Path
 
-from . import verify
-from .config import ConfigError, Settings, load_settings
-from .publish import audit_session, published_path, save_audit_rows
-from .store import SQL_DIR, event_table_ddl, reader
+from .core.config import ConfigError, Settings, load_settings
+from .core.publish import audit_session, published_path, save_audit_rows
+from .core.store import SQL_DIR, event_table_ddl, reader
+from .ingest import verify
 
 EVENTS_SQL_HEADER = (
     "-- One typed table per protocol event (docs/protocol-rules.md), generated from models/events.py by\n"
@@ -28,7 +28,7 @@ def events_sql() -> str:
 def _read_checked(s: Settings):
     """The published warehouse (what the last successful run published) opened read-only, after comparing its
     identity with the settings: a run in progress never waits for it nor is blocked by it."""
-    from . import warehouse_identity
+    from .core import warehouse_identity
     pub = str(published_path(s.duckdb_path))
     warehouse_identity.check_file(pub, s)
     return reader(pub)
@@ -54,7 +54,7 @@ def summary(s: Settings) -> int:
 
 def check(s: Settings, node: bool) -> int:
     """The settings as loaded (the RPC URL masked) with where each came from; the node and warehouse checks."""
-    from . import warehouse_identity
+    from .core import warehouse_identity
     for name in Settings.__dataclass_fields__:
         if name in ("origin", "warnings"):
             continue
@@ -63,7 +63,8 @@ def check(s: Settings, node: bool) -> int:
     for w in s.warnings:
         print(f"warning: {w}", file=sys.stderr)
     if node:
-        from .resources import ChainSource, OysterConfig
+        from .chain.resources import ChainSource
+        from .core.resources import OysterConfig
         for w in ChainSource(config=OysterConfig()).preflight():
             print(f"warning: {w}", file=sys.stderr)
         print(f"node: chain {s.chain_id} at {s.safe_rpc_url}: ok")
@@ -75,11 +76,11 @@ def check(s: Settings, node: bool) -> int:
 
 def reset(s: Settings, yes: bool) -> int:
     """Delete the settings' warehouse file and what was made from it beside it (dashboard, backfill landing)."""
-    from .store import writer
+    from .core.store import writer
     db = Path(s.duckdb_path)
     made = [Path(f"{db}.wal"), db.with_name("dashboard.html"), s.landing_dir]
-    try:  # the copy readers open (pipelines.publish), if this version publishes one
-        from .publish import published_path
+    try:  # the copy readers open (pipelines.core.publish), if this version publishes one
+        from .core.publish import published_path
         pub = published_path(db)
         made += [pub, Path(f"{pub}.wal"), pub.with_name(pub.name + ".manifest.json")]
     except ImportError:
@@ -144,14 +145,14 @@ def main(argv=None) -> int:
         if args.cmd == "reset":
             return reset(settings, args.yes)
         if args.cmd == "audit" and args.action == "list":
-            from .lp_audit import Target, list_text
+            from .audits.lp_audit import Target, list_text
             if args.trader:
                 Target.parse(args.trader)  # a malformed address stops here, before any reading
             with _read_checked(settings) as con:
                 print(list_text(con, args.trader, args.instrument))
             return 0
         if args.cmd == "audit":
-            from .lp_audit import Target, audit, report
+            from .audits.lp_audit import Target, audit, report
             target = Target.parse(args.trader, args.range_spec)
             _read_checked(settings).close()
             with audit_session(settings.duckdb_path) as con:  # the published copy; the rows stay in memory
@@ -163,7 +164,7 @@ def main(argv=None) -> int:
                   f"{', '.join(p.name for p in saved)}")
             return 0
         if args.cmd == "dashboard":
-            from .dashboard import render
+            from .dashboard.dashboard import render
             _read_checked(settings).close()
             out = Path(args.out) if args.out else Path(settings.duckdb_path).with_name("dashboard.html")
             counts = render(str(published_path(settings.duckdb_path)), out)
@@ -174,7 +175,7 @@ def main(argv=None) -> int:
             (SQL_DIR / "schema" / "events.sql").write_text(events_sql())
             return 0
         if args.cmd == "crosschain":
-            from . import crosschain
+            from .publish import crosschain
             found = crosschain.resolve(args.warehouses)
             out = Path(args.out) if args.out else crosschain.OUT
             counts = crosschain.build(found, out)
@@ -182,7 +183,7 @@ def main(argv=None) -> int:
                   f"({', '.join(f'{t} {n:,} rows' for t, n in counts.items())})")
             return 0
     except (ConfigError, FileNotFoundError, ValueError, RuntimeError) as e:
-        from .secrets import scrub
+        from .core.secrets import scrub
         text = str(e).splitlines()[0] if str(e) else type(e).__name__
         print(f"error: {scrub(text, settings.rpc_url)}", file=sys.stderr)
         return 2

@@ -5,10 +5,16 @@ run with nothing new stops after raw_logs and takes seconds.  Only the parallel 
 """
 import dagster as dg
 
-from .assets import ingestion, marts, publication, state
-from .backfill import backfill_job
-from .publish import WriterRun
-from .resources import ChainSource, OysterConfig, Warehouse
+from .audits import assets as audits_assets
+from .chain.resources import ChainSource
+from .core.publish import WriterRun
+from .core.resources import OysterConfig, Warehouse
+from .dashboard import assets as dashboard_assets
+from .ingest import assets as ingest_assets
+from .ingest.backfill import backfill_job
+from .marts import assets as marts_assets
+from .publish import assets as publish_assets
+from .state import assets as state_assets
 
 _oyster = OysterConfig()
 
@@ -30,7 +36,8 @@ ingest_schedule = dg.ScheduleDefinition(name="ingest_schedule", job=ingest_job, 
                                         default_status=dg.DefaultScheduleStatus.STOPPED)
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([ingestion, state, marts, publication]),
+    assets=dg.load_assets_from_modules([ingest_assets, state_assets, marts_assets, dashboard_assets, audits_assets,
+                                        publish_assets]),
     jobs=[ingest_job, backfill_job],
     schedules=[ingest_schedule],
     sensors=[continue_after_backfill],

@@ -5,7 +5,7 @@ import pytest
 
 from devnet.anvil import Anvil
 from devnet.build import build
-from pipelines.config import load_settings
+from pipelines.core.config import load_settings
 
 
 @pytest.fixture(scope="session")

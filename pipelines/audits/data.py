@@ -176,7 +176,7 @@ def list_lps(con, instrument: str | None) -> list[dict]:
 
 def list_text(con, trader: str | None = None, instrument: str | None = None) -> str:
     """`audit list`: the LPs (no --trader), or the ranges of one LP, with the --range spec of each."""
-    from ..charts import fmt_num
+    from ..dashboard.charts import fmt_num
     inst = None
     if trader:
         trader = Target.parse(trader).trader

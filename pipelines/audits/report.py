@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ..charts import chart, fmt_num, fmt_pct, fmt_usd, library_script
+from ..dashboard.charts import chart, fmt_num, fmt_pct, fmt_usd, library_script
 from .accounting import MIN_APR_HOURS
 
 METHOD_VERSION = "v2 (event-level)"

@@ -4,7 +4,7 @@
 It replaces web3.py's provider on the hot path (web3's get_logs adds ~85 µs per log, docs/architecture.md; the ingest
 benchmark's naive web3 baseline is ~25x slower); web3's stack stays where it is good: eth-abi encodes and
 decodes the Observer calls, and web3's process_log is the decoder's test oracle.  Errors never show the URL,
-which may hold an API key: it is parsed by pipelines.secrets (a '#', '/' or '@' in the password stays the
+which may hold an API key: it is parsed by pipelines.core.secrets (a '#', '/' or '@' in the password stays the
 password's) and shown masked.
 
 The transport is the standard library's http.client, one keep-alive connection per thread: on a 156 MB run of
@@ -18,7 +18,7 @@ import time
 
 import orjson
 
-from ..secrets import UrlError, parse_rpc_url, scrub
+from ..core.secrets import UrlError, parse_rpc_url, scrub
 
 
 class RpcError(RuntimeError):

@@ -1,5 +1,5 @@
 """Log sources: a JSON-RPC node, or a folder of cryo-style Parquet log dumps.  Both hand back raw logs as a
-Polars frame with decode.RAW_COLUMNS.
+Polars frame with RAW_COLUMNS (pipelines.core.store).
 
 RpcLogSource checks every chunk against the chain's block headers (fetched in batches, ~1 KB each, beside
 the logs): the headers of the chunk form one chain (each one's parentHash is the hash of the one before, and
@@ -23,7 +23,7 @@ from pathlib import Path
 import polars as pl
 from eth_utils import keccak
 
-from ..decode import RAW_COLUMNS
+from ..core.store import RAW_COLUMNS
 from .logs import LogFetcher
 from .rpc import BadAnswer, JsonRpcClient, RpcError
 

@@ -1,4 +1,4 @@
--- LP performance audits (pipelines/lp_audit.py, pipelines/audits/), one audit_id per run of the CLI or the
+-- LP performance audits (pipelines/audits/lp_audit.py, pipelines/audits/), one audit_id per run of the CLI or the
 -- `lp_audit` asset.  Every number is computed from the pair's event snapshots (amm_snapshots kind='event'),
 -- exact between events; the report's "How to read this" section says what each one means.  Quote amounts are in
 -- the pair's quote token (DOUBLE, from exact WAD values); prices in quote per base; *_usd at usd_per_quote.

@@ -107,7 +107,7 @@ CREATE TABLE IF NOT EXISTS replay_divergences (
 );
 -- Added by the divergence policy.  ADD COLUMN IF NOT EXISTS: a warehouse created before it gets them here, on
 -- the next writer's open, with one column order for new and old files; the replay asset then classifies the
--- rows that have none (pipelines/replay_run.py).  A row whose class is NULL counts as structural.
+-- rows that have none (pipelines/state/replay_run.py).  A row whose class is NULL counts as structural.
 ALTER TABLE replay_divergences ADD COLUMN IF NOT EXISTS ts BIGINT;              -- the block's timestamp
 ALTER TABLE replay_divergences ADD COLUMN IF NOT EXISTS class VARCHAR;          -- 'rounding' | 'structural'
 ALTER TABLE replay_divergences ADD COLUMN IF NOT EXISTS reason VARCHAR;         -- why this class

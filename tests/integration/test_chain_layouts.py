@@ -8,9 +8,9 @@ import pytest
 
 from devnet.anvil import Anvil
 from devnet.build import build
-from pipelines.config import load_settings
-from pipelines.replay_run import run_replay
-from pipelines.store import writer
+from pipelines.core.config import load_settings
+from pipelines.core.store import writer
+from pipelines.state.replay_run import run_replay
 
 from .test_ingest_anvil import ingest
 

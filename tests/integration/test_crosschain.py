@@ -8,11 +8,11 @@ import pytest
 
 from devnet.anvil import Anvil
 from devnet.build import build
-from pipelines import crosschain
-from pipelines.assets.marts import build_marts
-from pipelines.config import ROOT, load_settings
-from pipelines.replay_run import run_replay
-from pipelines.store import writer
+from pipelines.core.config import ROOT, load_settings
+from pipelines.core.store import writer
+from pipelines.marts.assets import build_marts
+from pipelines.publish import crosschain
+from pipelines.state.replay_run import run_replay
 
 from .test_ingest_anvil import ingest
 

@@ -37,7 +37,7 @@ def test_ingest_job_materialises_and_checks_pass(devnet_env):
     con = duckdb.connect(os.environ["OYSTER_DUCKDB_PATH"], read_only=True)
     assert con.execute("SELECT count(*) FROM events_trade").fetchall()[0][0] > 100
     con.close()
-    from pipelines.publish import published_path  # the run ended by publishing the copy readers open
+    from pipelines.core.publish import published_path  # the run ended by publishing the copy readers open
     with duckdb.connect(str(published_path(os.environ["OYSTER_DUCKDB_PATH"])), read_only=True) as pub:
         assert pub.execute("SELECT count(*) FROM events_trade").fetchall()[0][0] > 100
     _catalog_is_the_warehouse(result, os.environ["OYSTER_DUCKDB_PATH"])
@@ -63,8 +63,9 @@ def _catalog_is_the_warehouse(result, db: str) -> None:
     """One asset per table: each materialization's dagster/row_count is the table's count(*), its
     dagster/column_schema the table's columns in DuckDB's information_schema; every check sits on its table; no
     metadata value is a placeholder; the decoded-logs count is what the run decoded."""
-    from pipelines.catalog import DECODED_TABLES, INGESTION_TABLES, REPLAY_TABLES
-    from pipelines.ingest import EVENT_TABLES
+    from pipelines.ingest.assets import DECODED_TABLES, INGESTION_TABLES
+    from pipelines.ingest.ingest import EVENT_TABLES
+    from pipelines.state.assets import REPLAY_TABLES
     mats = {e.asset_key.to_user_string(): e.materialization for e in result.get_asset_materialization_events()}
     marts = {"dim_instruments", "mart_quote_prices_hourly", "fact_trades", "mart_volume_hourly",
              "mart_volume_hourly_by_quote", "mart_volume_daily_protocol", "mart_fees_daily",
@@ -164,7 +165,7 @@ def test_parallel_backfill_equals_a_plain_ingest(devnet_env, tmp_path, monkeypat
 
 
 def test_backfill_parallelism_is_one_setting(monkeypatch):
-    from pipelines.backfill import workers
+    from pipelines.ingest.backfill import workers
     monkeypatch.setenv("OYSTER_BACKFILL_WORKERS", "6")
     assert workers() == 6
     monkeypatch.setenv("OYSTER_BACKFILL_WORKERS", "0")  # refused with the other settings at the run's start;

@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.charts import fmt_num, fmt_usd
-from pipelines.dashboard import panels, render
+from pipelines.dashboard.charts import fmt_num, fmt_usd
+from pipelines.dashboard.dashboard import panels, render
 from pipelines.definitions import defs
 
 from .browser import CHROMIUM, Browser

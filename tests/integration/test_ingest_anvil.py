@@ -17,9 +17,9 @@ from devnet.simulator import GATE_ADDR, USDC
 from models.events import BY_NAME, EVENTS
 from pipelines.chain.rpc import JsonRpcClient, RpcUnavailable
 from pipelines.chain.sources import RpcLogSource
-from pipelines.config import ConfigError, load_settings
-from pipelines.ingest import EVENT_TABLES, decode, land
-from pipelines.store import writer
+from pipelines.core.config import ConfigError, load_settings
+from pipelines.core.store import writer
+from pipelines.ingest.ingest import EVENT_TABLES, decode, land
 
 from .fault_proxy import FaultProxy
 
@@ -150,11 +150,11 @@ def test_a_run_killed_mid_load_resumes_to_identical_tables(node, settings, tmp_p
     ingest(clean, node.url)
     script = (
         "import sys, time, dataclasses\n"
-        "from pipelines.config import load_settings\n"
+        "from pipelines.core.config import load_settings\n"
         "from pipelines.chain.rpc import JsonRpcClient\n"
         "from pipelines.chain.sources import RpcLogSource\n"
-        "from pipelines.ingest import land\n"
-        "from pipelines.store import writer\n"
+        "from pipelines.ingest.ingest import land\n"
+        "from pipelines.core.store import writer\n"
         f"s = dataclasses.replace(load_settings(env={{}}), duckdb_path={settings.duckdb_path!r})\n"
         f"src = RpcLogSource(JsonRpcClient({node.url!r}), 5)\n"
         "def tick(lo, hi, n):\n"
@@ -289,7 +289,7 @@ def test_a_later_start_block_still_decodes_in_step(node, settings):
 
 
 def test_logs_decoded_once_catches_a_log_decoded_twice_or_lost(node, settings):
-    from pipelines.quality import sql_check
+    from pipelines.core.quality import sql_check
     ingest(settings, node.url)
     with writer(settings.duckdb_path) as con:
         assert sql_check(con, "logs_decoded_once").passed

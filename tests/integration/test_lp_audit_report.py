@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.lp_audit import AuditInputError, Target, audit, report
+from pipelines.audits.lp_audit import AuditInputError, Target, audit, report
 
 pytestmark = pytest.mark.anvil
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -40,7 +40,7 @@ def warehouse(tmp_path_factory, small_history):
 
 
 def test_audit_of_a_devnet_range_matches_its_events(warehouse):
-    from pipelines.store import writer
+    from pipelines.core.store import writer
     con = duckdb.connect(warehouse, read_only=True)
     owner, inst, lo, hi, fee, bal, margin, tip = con.execute(
         "SELECT r.trader, r.address, r.tick_lower, r.tick_upper, r.fee::HUGEINT, r.pic_balance::HUGEINT, "
@@ -84,7 +84,7 @@ def test_audit_list_through_the_cli(warehouse, capsys):
 
 def test_report_in_headless_chromium_at_1440(warehouse, tmp_path):
     assert CHROMIUM, "chromium is missing: `make test` installs Debian's chromium package"
-    from pipelines.publish import audit_session
+    from pipelines.core.publish import audit_session
     with duckdb.connect(warehouse, read_only=True) as con:
         owner, n = con.execute("SELECT owner, count(*) FROM lp_ranges GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1"
                                ).fetchall()[0]

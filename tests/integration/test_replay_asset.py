@@ -6,9 +6,9 @@ import dagster as dg
 import duckdb
 import pytest
 
+from pipelines.core.store import writer
 from pipelines.definitions import defs
-from pipelines.replay_run import run_replay
-from pipelines.store import writer
+from pipelines.state.replay_run import run_replay
 
 from .test_ingest_anvil import ingest
 
@@ -40,9 +40,10 @@ def test_a_corrupted_event_fails_the_blocking_divergence_check_unless_it_is_roun
     con.execute("UPDATE events_trade SET entry_notional = (entry_notional::HUGEINT + ?)::VARCHAR "
                 "WHERE block_number = ? AND log_index = ?", [delta, block, log])
     con.close()
-    from pipelines.assets.marts import marts
-    from pipelines.assets.state import replay
-    from pipelines.resources import ChainSource, OysterConfig, Warehouse
+    from pipelines.chain.resources import ChainSource
+    from pipelines.core.resources import OysterConfig, Warehouse
+    from pipelines.marts.assets import marts
+    from pipelines.state.assets import replay
     oyster = OysterConfig()
     result = dg.materialize([replay, marts], raise_on_error=False,  # the replay's checks run in its step
                             resources={"oyster": oyster, "warehouse": Warehouse(config=oyster),
@@ -143,7 +144,7 @@ def test_observer_comparison_catches_a_wrong_replay(node, settings):
     from devnet.observer import OBSERVER_ADDR
     from models.replay import Replayer
     from pipelines.chain.rpc import JsonRpcClient
-    from pipelines.observer import Observer, compare
+    from pipelines.state.observer import Observer, compare
     ingest(settings, node.url)
     with writer(settings.duckdb_path) as con:
         run_replay(con, settings)

@@ -11,8 +11,8 @@ import dagster as dg
 import duckdb
 import pytest
 
+from pipelines.core.publish import manifest, published_path
 from pipelines.definitions import defs
-from pipelines.publish import manifest, published_path
 
 pytestmark = pytest.mark.anvil
 ROOT = Path(__file__).resolve().parents[2]
@@ -193,7 +193,7 @@ class _PrunedNode:
 
 @pytest.mark.parametrize("code_ok", [False, True])
 def test_a_pruned_nodes_answer_is_state_unavailable_not_a_difference(code_ok):
-    from pipelines.observer import Observer, StateUnavailable, compare
+    from pipelines.state.observer import Observer, StateUnavailable, compare
 
     class _Pair:
         class amm:  # noqa: N801
@@ -213,7 +213,7 @@ def test_a_pruned_nodes_answer_is_state_unavailable_not_a_difference(code_ok):
 
 
 def test_a_failed_blocking_check_publishes_nothing(env, monkeypatch):
-    import pipelines.assets.marts as marts_module
+    import pipelines.marts.assets as marts_module
 
     def wrong(con):
         return dg.AssetCheckResult(check_name="mart_volume_matches_events", passed=False, metadata={"mart": "x"})

@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from devnet.anvil import free_port
-from pipelines.config import ROOT
+from pipelines.core.config import ROOT
 from pipelines.definitions import defs
 
 from ..pipelines.local_node import LocalNode

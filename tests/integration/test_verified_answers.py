@@ -12,10 +12,10 @@ from devnet.chain_writer import ChainWriter
 from devnet.simulator import GATE_ADDR, USDC
 from pipelines.chain.rpc import BadAnswer, JsonRpcClient, NodeBehind
 from pipelines.chain.sources import RpcLogSource
-from pipelines.ingest import ReorgTooDeep, land
-from pipelines.replay_run import run_replay
-from pipelines.store import writer
-from pipelines.verify import verify_range
+from pipelines.core.store import writer
+from pipelines.ingest.ingest import ReorgTooDeep, land
+from pipelines.ingest.verify import verify_range
+from pipelines.state.replay_run import run_replay
 
 from .fault_proxy import ANSWER_FAULTS, FaultProxy
 from .test_ingest_anvil import dump, ingest
@@ -176,7 +176,7 @@ def test_verify_finds_a_wrong_stored_range_and_repair_restores_the_clean_tables(
 
 
 def test_verify_command_line(node, settings, monkeypatch, capsys):
-    from pipelines import verify
+    from pipelines.ingest import verify
     ingest(settings, node.url)
     monkeypatch.setattr(verify, "_open", lambda s: (settings, RpcLogSource(JsonRpcClient(node.url), 100)))
     assert verify.main(["--from-block", "0", "--to-block", "300"]) == 0

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from pipelines.ahead import Ahead
+from pipelines.ingest.ahead import Ahead
 
 
 def test_items_arrive_in_order_from_another_thread():

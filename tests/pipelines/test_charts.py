@@ -1,4 +1,4 @@
-"""pipelines/charts.py: the number formats (never scientific notation), the same in Python and on the page
+"""pipelines/dashboard/charts.py: the number formats (never scientific notation), the same in Python and on the page
 (node runs the page-side formatters), the inlined library, and chart()'s markup."""
 import json
 import re
@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from pipelines.charts import _RUNTIME, chart, fmt_bps, fmt_num, fmt_pct, fmt_usd, library_script, to_json
+from pipelines.dashboard.charts import _RUNTIME, chart, fmt_bps, fmt_num, fmt_pct, fmt_usd, library_script, to_json
 
 VALUES = [0, 1, -1, 0.5, 0.0123456, 1.5e-9, 3e-25, 12.3456, 999.4, 999.96, 1000, 4100, 4149.9, 9437, 11630.4,
           999_950, 1_000_000, 23_300_000, 23_349_999, 1.2345e9, 7.7e12, 4.2e15, 1e22, -23_300_000, -4100.7,

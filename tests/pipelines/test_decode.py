@@ -7,7 +7,7 @@ from web3 import Web3
 
 from devnet.chain_writer import encode_log
 from models.events import EVENTS
-from pipelines.decode import RAW_COLUMNS, decode_frame, type_bits
+from pipelines.ingest.decode import RAW_COLUMNS, decode_frame, type_bits
 
 W3 = Web3()
 

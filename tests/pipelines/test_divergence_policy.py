@@ -7,12 +7,12 @@ import duckdb
 import pytest
 
 from devnet.simulator import QUOTES, Simulator, numbered_events
-from pipelines.assets.marts import build_marts
-from pipelines.assets.state import rounding_drift, structural_divergences
-from pipelines.dashboard import panels
-from pipelines.replay_run import _write, classify_legacy_divergences
-from pipelines.state import StateBuilder
-from pipelines.store import init_schema
+from pipelines.core.store import init_schema
+from pipelines.dashboard.dashboard import panels
+from pipelines.marts.assets import build_marts
+from pipelines.state.assets import rounding_drift, structural_divergences
+from pipelines.state.replay_run import _write, classify_legacy_divergences
+from pipelines.state.state import StateBuilder
 from models.replay import Replayer
 
 
@@ -180,7 +180,7 @@ def test_a_fresh_warehouse_has_the_same_columns_as_a_migrated_one():
 
 
 def test_the_replay_run_classifies_an_old_warehouses_rows(settings):
-    from pipelines.replay_run import run_replay
+    from pipelines.state.replay_run import run_replay
     con = duckdb.connect()
     con.execute(OLD)
     con.execute("INSERT INTO replay_divergences VALUES (10, 0, 3, '0xi', 'Trade', 'fee', '1000', '999')")

@@ -7,8 +7,8 @@ from models.constants import PERP_EXPIRY, WAD
 from models.replay import Replayer
 from models.tick_math import sqrt_ratio_at_tick, sqrt_to_wad, tick_to_wad, wad_to_tick
 from pipelines.audits.accounting import HOUR, Point, RangeFacts, Withdrawal, compute
-from pipelines.lp_audit import AuditInputError, Target, audit, list_text, report
-from pipelines.state import StateBuilder
+from pipelines.audits.lp_audit import AuditInputError, Target, audit, list_text, report
+from pipelines.state.state import StateBuilder
 from tests.pipelines.test_state import ADDR, Chain, _launch
 
 E = PERP_EXPIRY
@@ -167,8 +167,8 @@ def half_hour():
     r.apply([dict(e) for e in c.events])
     assert r.divergences == []
     con = duckdb.connect()
-    from pipelines.replay_run import _write
-    from pipelines.store import SQL_DIR, init_schema
+    from pipelines.core.store import SQL_DIR, init_schema
+    from pipelines.state.replay_run import _write
     init_schema(con)
     _write(con, b, r)
     con.execute("INSERT INTO instruments VALUES (?, 'ETH-USDC-PYTH', '0xeth', '0xusdc', 1)", [ADDR])

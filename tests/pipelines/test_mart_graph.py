@@ -3,9 +3,8 @@ unknown table or a table created twice is a clear error."""
 import duckdb
 import pytest
 
-from pipelines.assets.marts import GRAPH, build_marts
-from pipelines.catalog import MART_SOURCES
-from pipelines.mart_graph import MartGraphError, load_graph, reads_of
+from pipelines.marts.assets import GRAPH, MART_SOURCES, build_marts
+from pipelines.marts.mart_graph import MartGraphError, load_graph, reads_of
 
 SOURCES = {"events_trade", "fills", "instruments"}
 

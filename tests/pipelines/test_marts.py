@@ -2,9 +2,9 @@
 import duckdb
 import polars as pl
 
-from pipelines.assets.marts import build_marts
-from pipelines.peers import SAMPLE, load
-from pipelines.store import init_schema, insert_frame
+from pipelines.core.store import init_schema, insert_frame
+from pipelines.marts.assets import build_marts
+from pipelines.marts.peers import SAMPLE, load
 
 USDC = "0x833589fcd6edb6e08f4c7c32d4f71b54bda02913"
 WETH = "0x4200000000000000000000000000000000000006"

@@ -1,11 +1,11 @@
 """Progress lines of long work: done of total, rate, ETA, retries and throttling, at most every `every` s."""
 from pipelines.chain.rpc import JsonRpcClient
-from pipelines.progress import Progress, duration
+from pipelines.core.progress import Progress, duration
 
 
 def test_progress_reports_rate_eta_retries_and_throttling(monkeypatch):
     clock = [100.0]
-    monkeypatch.setattr("pipelines.progress.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("pipelines.core.progress.time.monotonic", lambda: clock[0])
     client = JsonRpcClient("http://127.0.0.1:1/KEY", requests_per_second=10)
     lines: list[str] = []
     p = Progress("ingest", 1000, lines.append, client=client, every=10)
@@ -33,7 +33,7 @@ def test_durations_read_as_people_write_them():
 def test_the_cli_bar_redraws_one_line_on_a_terminal_and_prints_lines_elsewhere():
     import io
 
-    from pipelines.progress import terminal_bar
+    from pipelines.core.progress import terminal_bar
 
     class Tty(io.StringIO):
         def isatty(self):

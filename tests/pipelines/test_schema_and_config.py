@@ -1,8 +1,7 @@
 """The committed SQL schema matches the event catalogue; settings load from file and environment."""
 from pipelines.cli import events_sql
-from pipelines.config import load_settings, redact
-from pipelines.decode import sql_type
-from pipelines.store import SQL_DIR
+from pipelines.core.config import load_settings, redact
+from pipelines.core.store import SQL_DIR, sql_type
 
 
 def test_events_sql_is_generated_from_the_catalogue():

@@ -10,12 +10,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import warehouse_identity
 from pipelines.chain.rpc import JsonRpcClient, RpcUnavailable
-from pipelines.config import ROOT, ConfigError, load_settings
-from pipelines.preflight import SettingsRefused, check_chain_id, check_node, head_warnings
-from pipelines.secrets import mask_url, parse_rpc_url, scrub
-from pipelines.store import writer
+from pipelines.core import warehouse_identity
+from pipelines.core.config import ROOT, ConfigError, load_settings
+from pipelines.core.preflight import SettingsRefused, check_chain_id, check_node, head_warnings
+from pipelines.core.secrets import mask_url, parse_rpc_url, scrub
+from pipelines.core.store import writer
 
 from .local_node import LocalNode
 

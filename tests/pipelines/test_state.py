@@ -3,7 +3,7 @@ from models.constants import PERP_EXPIRY, WAD, Status
 from models.instrument import Instrument
 from models.replay import Replayer
 from models.tick_math import sqrt_ratio_at_tick, tick_to_wad, wad_to_sqrt, wad_to_tick
-from pipelines.state import StateBuilder
+from pipelines.state.state import StateBuilder
 
 E = PERP_EXPIRY
 ADDR = "0x00000000000000000000000000000000000000aa"
@@ -40,7 +40,7 @@ class Chain:
 
 
 def _rows(builder, table, **match):
-    from pipelines.replay_run import ROW_COLS
+    from pipelines.state.replay_run import ROW_COLS
     cols = ROW_COLS[table]
     out = [dict(zip(cols, r)) for r in builder.rows[table]]
     return [r for r in out if all(r[k] == v for k, v in match.items())]
@@ -159,7 +159,7 @@ def test_range_status_index_agrees_with_a_full_scan_across_checkpoints():
     resumed from a checkpoint in between, each open range of that pair must be flagged out of range exactly
     when a scan of all of them says so."""
     from devnet.simulator import Simulator, numbered_events
-    from pipelines.state import MOVES_AMM
+    from pipelines.state.state import MOVES_AMM
     checked = 0
     for seed in (3, 5):
         events = numbered_events(Simulator(seed, "small").run())
@@ -190,8 +190,8 @@ def test_an_order_and_a_range_placed_again_after_closing_keep_both_rows():
     one replay run: each placement is its own row, neither overwrites the other."""
     import duckdb
 
-    from pipelines.replay_run import _write
-    from pipelines.store import init_schema
+    from pipelines.core.store import init_schema
+    from pipelines.state.replay_run import _write
     c = Chain(2000 * WAD)
     _launch(c, E, 2000 * WAD)
     t0 = wad_to_tick(2000 * WAD)

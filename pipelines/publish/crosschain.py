@@ -2,7 +2,7 @@
 copies.
 
 Why one warehouse per chain, not a chain column in one file: each chain has its own writer, reorg window, node,
-schedule and identity (pipelines.warehouse_identity), so a slow or broken node on one chain never holds back or
+schedule and identity (pipelines.core.warehouse_identity), so a slow or broken node on one chain never holds back or
 rewinds another, and each keeps DuckDB's single-writer rule to itself.  The cross-chain file is a read-only
 product: `python -m pipelines.cli crosschain` attaches every chain's published warehouse read-only (never the
 private file a run writes), unions their marts with a chain column, computes each chain's and instrument's share
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from .config import ROOT
+from ..core.config import ROOT
 
 OUT = ROOT / "data" / "all-chains" / "oyster.duckdb"
 _NAME = re.compile(r"^[a-z0-9_-]+$")

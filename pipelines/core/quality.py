@@ -12,7 +12,7 @@ import dagster as dg
 from models.constants import MAX_TICK, MIN_TICK
 
 
-CHECKS_DIR = Path(__file__).resolve().parent.parent / "sql" / "checks"
+CHECKS_DIR = Path(__file__).resolve().parents[2] / "sql" / "checks"
 
 
 def sql_check(con, name: str) -> dg.AssetCheckResult:
@@ -42,7 +42,7 @@ def _suites(gx):
            e.ExpectColumnValuesToBeInSet(column="status", value_set=["OPEN", "FILLED", "CANCELLED",
                                                                       "PARTIAL_CANCELLED"]),
            # an order id (instrument, expiry, trader, tick, nonce) may be placed again after it closed: a row is
-           # keyed by its placing event (pipelines/state.py)
+           # keyed by its placing event (pipelines/state/state.py)
            e.ExpectCompoundColumnsToBeUnique(column_list=["instrument", "expiry", "trader", "tick", "nonce",
                                                           "placed_block", "placed_log_index"])],
         "lp_ranges": [e.ExpectColumnValuesToNotBeNull(column=c) for c in ("instrument", "owner", "liquidity",

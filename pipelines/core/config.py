@@ -4,7 +4,7 @@ Every setting has a type, a range and a working default (the devnet).  `load_set
 any work starts; a bad value raises ConfigError, whose message is one line naming the setting, where it came from
 (the file or the variable), its value (the RPC URL masked) and what is allowed.  `${NAME}` in the file refers to
 an environment variable, which must be set.  The RPC URL may carry an API key anywhere in its user info, path or
-query: it is parsed by pipelines.secrets and only ever shown masked.
+query: it is parsed by pipelines.core.secrets and only ever shown masked.
 """
 import math
 import os
@@ -16,7 +16,7 @@ import yaml
 
 from .secrets import UrlError, mask_url, parse_rpc_url
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEVNET_CHAIN_ID = 31337  # anvil's
 DEVNET_SIZES = ("small", "default", "medium", "large")
 _ADDR = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -30,7 +30,7 @@ class ConfigError(ValueError):
 
 
 def redact(url: str) -> str:
-    """The URL with user info, path and query masked (pipelines.secrets.mask_url)."""
+    """The URL with user info, path and query masked (pipelines.core.secrets.mask_url)."""
     return mask_url(url)
 
 

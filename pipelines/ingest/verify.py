@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from .decode import RAW_COLUMNS
+from ..core.progress import Progress, terminal_bar
+from ..core.store import RAW_COLUMNS
+from ..core.store import get_state
 from .ingest import decode, delete_from, land
-from .progress import Progress, terminal_bar
-from .store import get_state
 
 
 @dataclass
@@ -97,7 +97,8 @@ def _open(settings):
     """(settings, log source) of the configured chain; the source's context is entered here and left at exit."""
     import atexit
 
-    from .resources import ChainSource, OysterConfig
+    from ..chain.resources import ChainSource
+    from ..core.resources import OysterConfig
     cm = ChainSource(config=OysterConfig()).open()
     src = cm.__enter__()
     atexit.register(cm.__exit__, None, None, None)
@@ -105,8 +106,8 @@ def _open(settings):
 
 
 def run(args) -> int:
-    from .config import load_settings
-    from .store import writer
+    from ..core.config import load_settings
+    from ..core.store import writer
     settings, source = _open(load_settings())
     try:
         with writer(settings.duckdb_path) as con:

@@ -1,24 +1,14 @@
-"""The warehouse's tables as Dagster sees them: which step writes which table, and what a materialization of a
-table reports (its row count as `dagster/row_count`, its columns as `dagster/column_schema`, read from DuckDB's
-information_schema, and its name as `dagster/table_name`).  Nothing here imports a layer above the replay."""
+"""The warehouse's tables as Dagster sees them: what a materialization of a table reports (its row count as
+`dagster/row_count`, its columns as `dagster/column_schema`, read from DuckDB's information_schema, and its name as
+`dagster/table_name`) and each table's description.  Which step writes which table is said by each layer's
+assets (ingest, state, marts, audits).  Nothing here imports a layer."""
 import dagster as dg
 
-from .ingest import EVENT_TABLES
-from .replay_run import STATE_TABLES
-from .state import REPLAYED_TABLES
+from models.events import EVENTS
+from models.replay import NOT_REPLAYED
 
-# written by the raw_logs step (warehouse_identity by the run's preflight, reported with it)
-INGESTION_TABLES = ("raw_logs", "instruments", "block_hashes", "ingested_ranges", "ingestion_state", "reorgs",
-                    "warehouse_identity")
-DECODED_TABLES = (*EVENT_TABLES, "quarantine", "decoded_logs")  # the decode step; decoded_logs is a view
-REPLAY_TABLES = ("amm_snapshots", "pearl_snapshots", "lp_ranges", "range_history", "orders", "positions", "fills",
-                 "depth_snapshots", "pair_hourly", "funding_index_series", "replay_divergences", "replay_checkpoints")
-assert set(STATE_TABLES) <= set(REPLAY_TABLES), "a state table the replay writes has no asset"
-PEER_TABLES = ("peer_volumes",)
-AUDIT_TABLES = ("lp_audit_ranges", "lp_audit_series")
-# what the marts may read besides each other
-MART_SOURCES = frozenset((*INGESTION_TABLES, *DECODED_TABLES, *REPLAY_TABLES, *PEER_TABLES))
-REPLAY_READS = tuple(REPLAYED_TABLES)  # the events tables the replay reads
+_TABLE_EVENT = {e.table: e.name for e in EVENTS}
+_REPLAY_READS = {e.table for e in EVENTS if e.name not in NOT_REPLAYED}  # the events tables the replay reads
 
 DESCRIPTIONS = {
     "raw_logs": "Every log of Gate, Config, the markets and every instrument, keyed (block_number, log_index), with "
@@ -54,9 +44,8 @@ DESCRIPTIONS = {
 
 
 def event_description(table: str) -> str:
-    from .state import TABLE_EVENT
-    return (f"Decoded {TABLE_EVENT.get(table, table)} events, one row per log, exact integers (sql/schema/events.sql)."
-            + (" Read by the replay." if table in REPLAY_READS else ""))
+    return (f"Decoded {_TABLE_EVENT.get(table, table)} events, one row per log, exact integers (sql/schema/events.sql)."
+            + (" Read by the replay." if table in _REPLAY_READS else ""))
 
 
 def table_spec(name: str, group: str, deps=(), description: str | None = None, kinds=("duckdb",),

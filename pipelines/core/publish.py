@@ -14,7 +14,7 @@ temporary file in that folder and renaming it over the old copy (os.replace: ato
 A run holds the run lock (`<db>.run.lock`, taken by the `run_lock` resource for the whole run, so two runs
 never interleave their steps and a copy is always of one run's end).  A manifest beside the copy
 (`<name>.manifest.json`) records the private file's size and mtime at publication: a scheduled run that finds no
-new block, no reorg and the private file as published has nothing to do (pipelines.assets.ingestion.raw_logs).
+new block, no reorg and the private file as published has nothing to do (pipelines.ingest.assets.raw_logs).
 """
 import fcntl
 import json

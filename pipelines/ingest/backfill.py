@@ -15,19 +15,21 @@ from pathlib import Path
 
 import dagster as dg
 
-from .chain.sources import ParquetLogSource
-from .catalog import INGESTION_TABLES, table_metadata
+from ..chain.resources import ChainSource
+from ..chain.sources import ParquetLogSource
+from ..core.catalog import table_metadata
+from ..core.publish import WriterRun
+from ..core.resources import OysterConfig, Warehouse
+from ..core.store import get_state
+from .assets import INGESTION_TABLES
 from .ingest import EVENT_TABLES, NEW_INSTRUMENT, decode, land, parse_new_instruments
-from .publish import WriterRun
-from .resources import ChainSource, OysterConfig, Warehouse
-from .store import get_state
 
 
 def workers() -> int:
     """Parallel fetch workers: the setting backfill_workers (file or OYSTER_BACKFILL_WORKERS), read when the code
     location loads because the executor is built then.  A bad value stops the run at its start with the other
     settings' message; the code location still loads (with the default)."""
-    from .config import ConfigError, load_settings
+    from ..core.config import ConfigError, load_settings
     try:
         return load_settings().backfill_workers
     except ConfigError:

@@ -18,7 +18,7 @@ from models.pearl import oid, rid
 from models.replay import NOT_REPLAYED, Replayer
 from models.tick_math import sqrt_ratio_at_tick, sqrt_to_wad, tick_to_wad
 
-from .decode import sql_type
+from ..core.store import sql_type
 
 HOUR = 3600
 DEPTH_BPS = (10, 50, 100, 200)

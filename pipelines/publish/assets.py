@@ -1,10 +1,10 @@
 """Publication: the last step of a run that wrote something replaces the published copy readers open
-(pipelines/publish.py)."""
+(pipelines/core/publish.py)."""
 import dagster as dg
 
-from ..publish import WriterRun, publish
-from ..resources import OysterConfig
-from .marts import dashboard
+from ..core.publish import WriterRun, publish
+from ..core.resources import OysterConfig
+from ..dashboard.assets import dashboard
 
 
 @dg.asset(group_name="publish", deps=[dashboard], kinds={"duckdb"},

@@ -1,6 +1,6 @@
 """The SQL dashboard: every panel is a query in sql/dashboard/, run on the DuckDB file opened read-only and
 rendered into one self-contained HTML page that opens offline in any browser: the chart library (Apache ECharts,
-inlined by pipelines/charts.py) and the data are in the file, nothing is fetched.
+inlined by pipelines/dashboard/charts.py) and the data are in the file, nothing is fetched.
 
 The page: a header with the chain, the data's as-of time and the replay's health; headline numbers (24h and 7d
 volume and fees, open interest long and short, TVL, active LPs and traders) each with its change against the
@@ -23,8 +23,8 @@ from collections import defaultdict
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from ..core.store import SQL_DIR, reader
 from .charts import DASH, chart, fmt_bps, fmt_num, fmt_pct, fmt_usd, library_script, to_json
-from .store import SQL_DIR, reader
 
 COLORS = ["#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2", "#be185d", "#4b5563"]
 KEYS = {"title", "section", "chart", "x", "y", "series", "unit", "x_name", "y_name", "stack", "table", "note",

@@ -7,14 +7,19 @@ replay, marts, dashboard, their checks, publication) is skipped and a scheduled 
 """
 import dagster as dg
 
-from ..catalog import DECODED_TABLES, INGESTION_TABLES, check_result, materialize, table_spec
-from ..ingest import EVENT_TABLES, check_reorg, decode, land
-from ..publish import WriterRun, unpublished
-from ..quality import sql_check
-from ..resources import ChainSource, OysterConfig, Warehouse
-from ..store import get_state, reader
+from ..chain.resources import ChainSource
+from ..core.catalog import check_result, materialize, table_spec
+from ..core.publish import WriterRun, unpublished
+from ..core.quality import sql_check
+from ..core.resources import OysterConfig, Warehouse
+from ..core.store import get_state, reader
+from .ingest import EVENT_TABLES, check_reorg, decode, land
 
 WRITER_POOL = "duckdb_writer"  # one writer at a time (DuckDB allows one writing process per file)
+# written by the raw_logs step (warehouse_identity by the run's preflight, reported with it)
+INGESTION_TABLES = ("raw_logs", "instruments", "block_hashes", "ingested_ranges", "ingestion_state", "reorgs",
+                    "warehouse_identity")
+DECODED_TABLES = (*EVENT_TABLES, "quarantine", "decoded_logs")  # the decode step; decoded_logs is a view
 
 
 def nothing_new(db_path: str, source, s) -> str | None:

@@ -15,9 +15,38 @@ import polars as pl
 
 from models.events import EVENTS
 
-from .decode import META, sql_type
+SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+# the raw log as every source yields it (pipelines.chain.sources) and raw_logs stores it
+RAW_COLUMNS = ["block_number", "block_timestamp", "tx_index", "log_index", "tx_hash", "address", "block_hash",
+               "topic0", "topic1", "topic2", "topic3", "data"]
+META = ["block_number", "block_timestamp", "tx_index", "log_index", "tx_hash", "address"]
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+
+def type_bits(abi_type: str) -> int:
+    if abi_type in ("address",):
+        return 160
+    if abi_type == "bool":
+        return 8
+    digits = "".join(c for c in abi_type if c.isdigit())
+    return int(digits) if digits else 256
+
+
+def is_signed(abi_type: str) -> bool:
+    return abi_type.startswith("int")
+
+
+def sql_type(abi_type: str) -> str:
+    """The DuckDB column type for an ABI type (docs/architecture.md: exact, HUGEINT where it fits, else VARCHAR)."""
+    if abi_type in ("address", "string", "bytes32", "bytes"):
+        return "VARCHAR"
+    if abi_type == "bool":
+        return "BOOLEAN"
+    bits = type_bits(abi_type)
+    if bits <= 63 or (is_signed(abi_type) and bits <= 64):
+        return "BIGINT"
+    if bits <= 127 or (is_signed(abi_type) and bits <= 128):
+        return "HUGEINT"
+    return "VARCHAR"
 
 
 def event_table_ddl() -> str:

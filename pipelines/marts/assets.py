@@ -1,14 +1,18 @@
 """Mart assets: peer volumes, then one asset per table or view of sql/marts/*.sql (each file states its definition
-and method version in its header), built in dependency order in one step; the dashboard; the LP audit."""
+and method version in its header), built in dependency order in one step."""
 import dagster as dg
 
-from .. import peers
-from ..catalog import AUDIT_TABLES, MART_SOURCES, check_result, materialize, table_spec
-from ..mart_graph import MartGraph, load_graph, reads_of
-from ..publish import WriterRun
-from ..resources import OysterConfig, Warehouse
-from ..store import SQL_DIR, insert_frame
-from .ingestion import WRITER_POOL
+from ..core.catalog import check_result, materialize, table_spec
+from ..core.resources import OysterConfig, Warehouse
+from ..core.store import SQL_DIR, insert_frame
+from ..ingest.assets import DECODED_TABLES, INGESTION_TABLES, WRITER_POOL
+from ..state.assets import REPLAY_TABLES
+from . import peers
+from .mart_graph import MartGraph, load_graph
+
+PEER_TABLES = ("peer_volumes",)
+# what the marts may read besides each other
+MART_SOURCES = frozenset((*INGESTION_TABLES, *DECODED_TABLES, *REPLAY_TABLES, *PEER_TABLES))
 
 PEER_DDL = ("CREATE TABLE IF NOT EXISTS peer_volumes (day DATE NOT NULL, protocol VARCHAR NOT NULL, "
             "volume_usd DOUBLE, source VARCHAR NOT NULL)")
@@ -32,7 +36,7 @@ def peer_volumes(context: dg.AssetExecutionContext, config: PeerConfig, warehous
 
 
 # The marts' graph: one model per CREATE TABLE / VIEW statement of sql/marts/*.sql, ordered by what it reads
-# (pipelines/mart_graph.py).  Loaded when the code location loads: a cycle or an unknown table fails there, with
+# (pipelines/marts/mart_graph.py).  Loaded when the code location loads: a cycle or an unknown table fails there, with
 # the files named.
 #
 # Why our own runner, not dbt or SQLMesh (measured 2026-12-01 on the default devnet warehouse, 29k events, 2 CPUs,
@@ -100,76 +104,3 @@ def fee_split_adds_up(con) -> dg.AssetCheckResult:
                       "protocol_fee_wad OR taker_fee_wad IS NULL").fetchall()[0][0]
     return dg.AssetCheckResult(asset_key="fact_trades", check_name="fee_split_adds_up", passed=bad == 0,
                                metadata={"offending_trades": bad})
-
-
-DASHBOARD_READS = sorted(set().union(*(reads_of(f.read_text()) for f in (SQL_DIR / "dashboard").glob("*.sql")))
-                         | {"warehouse_identity", "raw_logs", "ingested_ranges"})  # and its header's queries
-
-
-@dg.asset(group_name="marts", deps=DASHBOARD_READS, pool=WRITER_POOL, kinds={"html"},
-          description="The SQL dashboard (sql/dashboard/*.sql) rendered to dashboard.html beside the DuckDB file, "
-                      "which it opens read-only.")
-def dashboard(context: dg.AssetExecutionContext, oyster: OysterConfig) -> dg.MaterializeResult:
-    from pathlib import Path
-
-    from ..dashboard import render
-    db = oyster.settings().duckdb_path
-    out = Path(db).with_name("dashboard.html")  # beside the DuckDB file
-    counts = render(db, out)
-    empty = [k for k, n in counts.items() if not n]
-    if empty:
-        context.log.warning(f"panels without data: {empty}")
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(out)), "panels": len(counts),
-                                          "empty_panels": str(empty)})
-
-
-class AuditConfig(dg.Config):
-    trader: str = ""  # an owner address: audit all its ranges
-    range: str = ""  # or one range: instrument:owner:tick_lower:tick_upper
-    every_lp: bool = False  # or every range of every LP (386 ranges on the default devnet: ~7 s, a 16 MB report)
-
-
-AUDIT_READS = ("lp_ranges", "instruments", "amm_snapshots", "fills", "events_withdraw_range_fee", "dim_instruments",
-               "mart_quote_prices_hourly")
-NO_TARGET = ("no audit target configured: nothing audited. Set the run config of op `lp_audit` to "
-             "{\"trader\": \"0x…\"}, {\"range\": \"<instrument>:<owner>:<tick_lower>:<tick_upper>\"} or "
-             "{\"every_lp\": true}")
-
-
-@dg.multi_asset(
-    name="lp_audit", pool=WRITER_POOL, can_subset=True,  # can_subset: with no target it materializes nothing
-    specs=[table_spec(t, "audits", deps=AUDIT_READS, kinds=("duckdb", "html")) for t in AUDIT_TABLES])
-def lp_audit(context: dg.AssetExecutionContext, config: AuditConfig, oyster: OysterConfig,
-             warehouse: Warehouse, run_lock: WriterRun):
-    """LP performance audit of a trader, a range or every LP (run config): rows in lp_audit_ranges and
-    lp_audit_series, an HTML report beside the DuckDB file.  With no target (as "Materialize all" runs it) it
-    audits nothing, says so in the log and in an observation of both tables, and succeeds."""
-    from pathlib import Path
-
-    from ..lp_audit import AuditInputError, Target, audit, report
-    if not (config.trader or config.range or config.every_lp):
-        context.log.info(f"lp_audit: {NO_TARGET}")
-        for t in sorted(k.to_user_string() for k in context.selected_asset_keys):
-            context.log_event(dg.AssetObservation(asset_key=t, metadata={"skipped": NO_TARGET}))
-        return
-    try:
-        target = Target() if config.every_lp and not (config.trader or config.range) else \
-            Target.parse(config.trader or None, config.range or None)
-    except AuditInputError as e:
-        raise dg.Failure(description=f"lp_audit config: {e}") from None
-    with warehouse.writer() as con:
-        try:
-            audit_id, rows, series = audit(con, target)
-        except AuditInputError as e:
-            raise dg.Failure(description=str(e)) from None
-        out = Path(oyster.settings().duckdb_path).parent / "audits" / f"{audit_id}.html"
-        report(audit_id, target, rows, series, out)
-        this = {"audit_id": audit_id, "target": target.describe(), "report": dg.MetadataValue.path(str(out))}
-        counts = dict(con.execute("SELECT 'lp_audit_ranges', count(*) FROM lp_audit_ranges WHERE audit_id = $a "
-                                  "UNION ALL SELECT 'lp_audit_series', count(*) FROM lp_audit_series "
-                                  "WHERE audit_id = $a", {"a": audit_id}).fetchall())
-        fees = float(rows["fees_quote"].sum()) if rows.height else 0.0
-        extra = {"lp_audit_ranges": {**this, "ranges": counts["lp_audit_ranges"], "fees_quote": fees},
-                 "lp_audit_series": {**this, "points": counts["lp_audit_series"]}}
-        tables = [t for t in AUDIT_TABLES if dg.AssetKey(t) in context.selected_asset_keys]
-        yield from materialize(con, tables, extra)

@@ -9,10 +9,10 @@ import uuid
 
 import polars as pl
 
-from .audits.accounting import MIN_APR_HOURS, compute
-from .audits.data import data_end_ts, facts, list_text, load_ranges, quote_usd, resolve
-from .audits.report import METHOD_VERSION, report
-from .audits.target import AuditInputError, Target, range_id
+from .accounting import MIN_APR_HOURS, compute
+from .data import data_end_ts, facts, list_text, load_ranges, quote_usd, resolve
+from .report import METHOD_VERSION, report
+from .target import AuditInputError, Target, range_id
 
 __all__ = ["AuditInputError", "Target", "audit", "report", "list_text", "MIN_APR_HOURS"]
 

@@ -11,7 +11,7 @@ import re
 from eth_abi import decode, encode
 from eth_utils import keccak
 
-from .chain.rpc import JsonRpcClient, RpcError
+from ..chain.rpc import JsonRpcClient, RpcError
 
 AMM = "(uint32,uint32,uint8,int24,uint160,uint128,uint128,uint128,uint128,uint128,uint128,uint128,uint128,uint128,uint128,int128,int128,uint128,uint128)"
 AMM_FIELDS = ("expiry", "timestamp", "status", "tick", "sqrt_px96", "liquidity", "total_liquidity", "total_short",

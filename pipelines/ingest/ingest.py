@@ -5,7 +5,7 @@ land():  a node whose head is below the stored head is refused (NodeBehind: noth
          window until a stored hash agrees with the node's when the whole window changed (repair = delete from
          the block after the last agreeing one, then ingest again; no stored hash agrees: ReorgTooDeep, nothing
          deleted); then chunks of blocks up to head - confirmations, in three stages on their
-         own threads (fetch, decode, write: pipelines/ahead.py).  Consecutive chunks are written together once
+         own threads (fetch, decode, write: pipelines/ingest/ahead.py).  Consecutive chunks are written together once
          they hold `batch_logs` logs (or at the end):
          a write batch lands in one DuckDB transaction (delete the range, insert its logs, record its block
          hashes and coverage), so a run killed mid-way resumes from the last whole batch and re-running a range
@@ -27,11 +27,11 @@ from eth_abi import decode as abi_decode
 
 from models.events import BY_NAME, EVENTS
 
+from ..chain.rpc import NodeBehind
+from ..core.progress import Progress
+from ..core.store import RAW_COLUMNS, event_columns, get_state, insert_frame, set_state
 from .ahead import Ahead
-from .chain.rpc import NodeBehind
-from .decode import RAW_COLUMNS, decode_frame
-from .progress import Progress
-from .store import event_columns, get_state, insert_frame, set_state
+from .decode import decode_frame
 
 log = logging.getLogger(__name__)
 NEW_INSTRUMENT = BY_NAME["NewInstrument"].topic0

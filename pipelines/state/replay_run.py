@@ -16,8 +16,8 @@ import polars as pl
 from models.divergence import classify
 from models.replay import Replayer, StaleCheckpoint
 
+from ..core.store import get_state, insert_frame
 from .state import INT_TEXT, ORDER_COLS, RANGE_COLS, REPLAYED_TABLES, TABLE_EVENT, StateBuilder
-from .store import get_state, insert_frame
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import requests
 
-from .config import ROOT
+from ..core.config import ROOT
 
 API = "https://api.llama.fi/overview/derivatives?excludeTotalDataChart=true&excludeTotalDataChartBreakdown=false&dataType=dailyVolume"
 SAMPLE = ROOT / "config" / "peers" / "defillama_derivatives_sample.json"

@@ -4,11 +4,18 @@ import dagster as dg
 
 from models.divergence import ROUNDING_WEI
 
-from ..catalog import REPLAY_READS, REPLAY_TABLES, check_result, materialize, table_spec
-from ..quality import ge_check, sql_check
-from ..replay_run import run_replay
-from ..resources import ChainSource, OysterConfig, Warehouse
-from .ingestion import WRITER_POOL
+from ..chain.resources import ChainSource
+from ..core.catalog import check_result, materialize, table_spec
+from ..core.quality import ge_check, sql_check
+from ..core.resources import OysterConfig, Warehouse
+from ..ingest.assets import WRITER_POOL
+from .replay_run import STATE_TABLES, run_replay
+from .state import REPLAYED_TABLES
+
+REPLAY_TABLES = ("amm_snapshots", "pearl_snapshots", "lp_ranges", "range_history", "orders", "positions", "fills",
+                 "depth_snapshots", "pair_hourly", "funding_index_series", "replay_divergences", "replay_checkpoints")
+assert set(STATE_TABLES) <= set(REPLAY_TABLES), "a state table the replay writes has no asset"
+REPLAY_READS = tuple(REPLAYED_TABLES)  # the events tables the replay reads
 
 
 class ReplayConfig(dg.Config):
@@ -133,7 +140,7 @@ def observer_check(log, con, s, chain: ChainSource) -> dg.AssetCheckResult:
     from models.replay import Replayer
 
     from ..chain.rpc import RpcUnavailable
-    from ..observer import Observer, StateUnavailable, compare
+    from .observer import Observer, StateUnavailable, compare
     if not s.observer:
         return dg.AssetCheckResult(passed=True, metadata={"skipped": "no observer address configured"})
     points = con.execute("SELECT cursor_block, state FROM replay_checkpoints ORDER BY cursor_block DESC LIMIT ?",

@@ -17,7 +17,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ECHARTS_DIR = ROOT / "node_modules" / "echarts"
 # "full": every chart type (dist/echarts.min.js, ~1.1 MB); "common": line, bar, pie, scatter with tooltip, legend,
 # dataZoom, markLine/markArea, toolbox (dist/echarts.common.min.js, ~0.7 MB)
