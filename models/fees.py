@@ -28,7 +28,11 @@ def maker_rebate(taken_notional: int, fee_ratio: int) -> int:
     return taken_notional * fee_ratio // RATIO_BASE
 
 
-def lp_fee(notional: int, trading_fee_ratio: int, protocol_fee_ratio: int, maker_rebates: int) -> int:
-    """The LPs' part: what is left of the taker fee after the protocol and the makers."""
-    return (taker_fee(notional, trading_fee_ratio, protocol_fee_ratio) - protocol_fee(notional, protocol_fee_ratio)
-            - maker_rebates)
+def fee_split(notional: int, fee_ratio: int, protocol_fee_ratio: int, maker_rebates: int,
+          has_liquidity: bool = True) -> tuple[int, int, int]:
+    """(taker fee, protocol part, LP part): the LPs get what is left of the rounded-up taker fee after the protocol
+    and the makers; with no liquidity at all the protocol keeps the LPs' part too."""
+    fee = taker_fee(notional, fee_ratio, protocol_fee_ratio)
+    to_protocol = protocol_fee(notional, protocol_fee_ratio)
+    to_lps = fee - to_protocol - maker_rebates
+    return (fee, to_protocol, to_lps) if has_liquidity else (fee, to_protocol + to_lps, 0)

@@ -14,9 +14,9 @@ its margin), UpdateSocialLossInsuranceFund.  Gate Scatter/Gather for margin move
 ranges (SynFutures' replay expects that order).
 
 Choices where no public source decides (each tested in tests/models):
-- Fee split (models.fees): the protocol keeps floor(N*protocolFeeRatio/1e4), makers their floored rebates, LPs
-  the rest of the rounded-up taker fee, spread over totalLiquidity (floor).  With no liquidity at all the LP
-  share goes to the protocol fee.
+- Fee split (models.fees.fee_split): the protocol keeps floor(N*protocolFeeRatio/1e4), makers their floored
+  rebates, LPs the rest of the rounded-up taker fee, spread over totalLiquidity (floor).  With no liquidity at
+  all the LP share goes to the protocol fee.
 - Trade.takenSize carries the taker's sign.
 - FundingFee(trader, funding) carries the funding realised by one merge, both sides summed.
 - Scatter moves ceil(wad / 10^(18-decimals)) native units (the trader pays the dust), Gather
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from .constants import (FUNDING_PERIOD, ORDER_SPACING, PERP_EXPIRY, RANGE_SPACING, RATIO_BASE, UINT128_MAX, Condition,
                         Status)
-from .fees import protocol_fee, taker_fee
+from .fees import fee_split
 from .funding import funding_step, pack_funding_index
 from .pair import InsufficientLiquidity, Pair
 from .pearl import oid, rid
@@ -457,14 +457,10 @@ class Instrument:
         a = pair.amm
         res = pair.walk(size, fee_ratio)
         n = res.entry_notional
-        pfr = self.param.protocol_fee_ratio
-        fee = taker_fee(n, fee_ratio, pfr)
-        to_protocol = protocol_fee(n, pfr)
-        to_lps = fee - to_protocol - res.maker_fee  # models.fees.lp_fee, with the parts already at hand
-        if a.total_liquidity > 0:
+        fee, to_protocol, to_lps = fee_split(n, fee_ratio, self.param.protocol_fee_ratio, res.maker_fee,
+                                             a.total_liquidity > 0)
+        if to_lps:
             a.fee_index += to_lps * 10**18 // a.total_liquidity
-        else:
-            to_protocol += to_lps
         a.protocol_fee += to_protocol
         a.open_interests += res.taken_size if size > 0 else abs(size)
         return res, fee

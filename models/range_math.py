@@ -3,7 +3,8 @@
 A range is a long Uniswap-v3 position in base/quote plus an offsetting short, so at entry its net position is 0
 and it drifts with the price.  L is the largest liquidity whose margin covers IMR of the net position at both
 boundaries:  num = M*sE/(sU - sE);  L_upper = num*2^96 / ((sU - sE) + roundUp(sU*r)), and the mirror for the
-lower bound; L = min of the two.  Everything floors except roundUp(s*r), as on chain.
+lower bound; L = min of the two.  Everything floors except roundUp(s*r): this reproduces the liquidity of four
+real Base ranges and of a real launch receipt exactly (tests/fixtures), as SynFutures' SDK Range computes it.
 """
 from dataclasses import dataclass
 
@@ -70,6 +71,8 @@ def range_to_position(liquidity: int, entry_fee_index: int, fee_index: int, sqrt
     base_entry = entry_base(liquidity, sqrt_entry, sqrt_upper)
     quote_entry = entry_quote(liquidity, sqrt_entry, sqrt_lower)
     size = base_now - base_entry
+    # |size| x fair half up with the sign restored (Solidity's signed wmul rounds half away from zero); the SDKs'
+    # wmul truncates a negative product (a listed deviation of tests/models/test_sdk_differential.py)
     value = wmul(abs(size), price_wad)
     pnl = (value if size >= 0 else -value) + (quote_now - quote_entry)
     fee = (fee_index - entry_fee_index) * liquidity // 10**18

@@ -17,6 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from .constants import ORDER_SPACING, PERP_EXPIRY, Status
+from .divergence import classify
 from .events import GATE, MARKET
 from .funding import unpack_funding_index
 from .instrument import Instrument, QuoteParam, Rejected
@@ -236,7 +237,6 @@ class Replayer:
                 self._diverge(ev, k, v, a)
 
     def _diverge(self, ev: dict, fld: str, expected, actual) -> None:
-        from .divergence import classify
         drift = classify(fld, expected, actual)
         self.divergences.append(Divergence(ev["block_number"], ev["tx_index"], ev["log_index"],
                                            _instrument_of(ev), ev["event"], fld, str(expected), str(actual),

@@ -22,7 +22,7 @@ def devnet_history(settings: Settings) -> str:
     chain's)."""
     if not settings.is_devnet:
         return ""
-    from devnet.build import DEFAULT_SEED, VERSION, history_dir
+    from devnet.build import DEFAULT_SEED, history_dir
     return "devnet " + history_dir(settings.devnet_size, DEFAULT_SEED, settings.devnet_layout).name
 
 

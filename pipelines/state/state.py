@@ -13,7 +13,7 @@ from math import isqrt
 from models.constants import PERP_EXPIRY
 from models.depth import best_bid_ask, depth_to
 from models.events import EVENTS
-from models.fees import lp_fee, protocol_fee, taker_fee
+from models.fees import fee_split
 from models.pearl import oid, rid
 from models.replay import NOT_REPLAYED, Replayer
 from models.tick_math import sqrt_ratio_at_tick, sqrt_to_wad, tick_to_wad
@@ -199,8 +199,6 @@ class StateBuilder:
 
     def _trade_fills(self, inst, addr, ev, exp, where) -> None:
         n = ev["entry_notional"]
-        pfr = inst.param.protocol_fee_ratio
-        fee = taker_fee(n, ev["fee_ratio"], pfr)  # docs/protocol-rules.md, "Fees"
         walk = exp.get("_walk") if exp else None
         taken = abs(ev["taken_size"])
         curve = walk.curve_size if walk is not None else abs(ev["size"]) - taken
@@ -208,9 +206,8 @@ class StateBuilder:
                             else ("LIQUIDATION", ev["trader"], ev["operator"]))
         price = n / abs(ev["size"]) if ev["size"] else None
         maker = walk.maker_fee if walk is not None else ev["taken_value"] * ev["fee_ratio"] // 10_000
-        protocol, lp = protocol_fee(n, pfr), lp_fee(n, ev["fee_ratio"], pfr, maker)
-        if not inst.pairs[ev["expiry"]].amm.total_liquidity:  # no LP to pay: the protocol keeps that part
-            protocol, lp = protocol + lp, 0
+        fee, protocol, lp = fee_split(n, ev["fee_ratio"], inst.param.protocol_fee_ratio, maker,
+                                      inst.pairs[ev["expiry"]].amm.total_liquidity > 0)  # as the engine books it
         self.rows["fills"].append((addr, ev["expiry"], who, kind, *where[:3], where[3], str(ev["size"]), str(n),
                                    str(fee), str(taken), str(curve), str(maker), str(lp), str(protocol), None, None,
                                    other, price))

@@ -5,7 +5,6 @@ tables hold no duplicates after the repair; `verify` finds and repairs a stored 
 """
 import dataclasses
 
-import duckdb
 import pytest
 
 from devnet.chain_writer import ChainWriter

@@ -9,7 +9,7 @@ import pytest
 
 from models.bitmap import TickBitmap
 from models.constants import MAX_TICK, MIN_TICK, PERP_EXPIRY, WAD, Status
-from models.fees import lp_fee, protocol_fee, taker_fee
+from models.fees import fee_split, protocol_fee, taker_fee
 from models.funding import funding_step
 from models.instrument import Instrument
 from models.pair import Pair
@@ -60,8 +60,10 @@ def test_taker_fee_rounds_up_on_the_second_real_quote():
 
 def test_fee_split_adds_up_to_the_taker_fee():
     n, makers = 6824352217114320379919, 12345
-    assert taker_fee(n, 3, 1) == protocol_fee(n, 1) + makers + lp_fee(n, 3, 1, makers)
-    assert protocol_fee(n, 1) == n // 10_000  # the protocol's part floors; the ceiling's wei goes to the LPs
+    fee, protocol, lp = fee_split(n, 3, 1, makers)
+    assert fee == taker_fee(n, 3, 1) == protocol + makers + lp
+    assert protocol == protocol_fee(n, 1) == n // 10_000  # the protocol's part floors; the ceiling's wei: the LPs
+    assert fee_split(n, 3, 1, makers, has_liquidity=False) == (fee, protocol + lp, 0)  # no LP: the protocol keeps it
 
 
 def test_a_long_rounds_the_base_to_reach_a_tick_up():
