@@ -1,7 +1,9 @@
 """The code location: resources, assets, checks, jobs and schedules.
 
-Jobs run on the in-process executor (one process for the whole run, each library imported once): a scheduled
-run with nothing new stops after raw_logs and takes seconds.  Only the parallel backfill uses processes.
+Jobs run on the in-process executor (one process for the whole run, each library imported once).  Only the
+parallel backfill uses processes.  The schedule asks first whether there is anything to do
+(pipelines.ingest.schedule): a tick with nothing new makes no run, its reason shown in the tick history; a run
+started by hand with nothing new still stops after raw_logs.
 """
 import dagster as dg
 
@@ -12,11 +14,13 @@ from .core.resources import OysterConfig, Warehouse
 from .dashboard import assets as dashboard_assets
 from .ingest import assets as ingest_assets
 from .ingest.backfill import backfill_job
+from .ingest.schedule import decide
 from .marts import assets as marts_assets
 from .publish import assets as publish_assets
 from .state import assets as state_assets
 
 _oyster = OysterConfig()
+_chain = ChainSource(config=_oyster)
 
 ingest_job = dg.define_asset_job(
     "ingest_job", selection=dg.AssetSelection.groups("ingestion", "state", "marts", "publish"),
@@ -32,8 +36,17 @@ def continue_after_backfill(context: dg.RunStatusSensorContext):
     return dg.RunRequest(run_key=f"after-backfill-{context.dagster_run.run_id}")
 
 
-ingest_schedule = dg.ScheduleDefinition(name="ingest_schedule", job=ingest_job, cron_schedule="*/5 * * * *",
-                                        default_status=dg.DefaultScheduleStatus.STOPPED)
+@dg.schedule(name="ingest_schedule", job=ingest_job, cron_schedule="*/5 * * * *",
+             default_status=dg.DefaultScheduleStatus.STOPPED,
+             description="ingest_job every 5 minutes when there is something to do; a tick with nothing new (no "
+                         "new block, no reorg, the warehouse as published) or with a run in progress makes no run "
+                         "and says why in the tick history (pipelines.ingest.schedule).")
+def ingest_schedule(context: dg.ScheduleEvaluationContext):
+    # The settings as a run would load them, read again every tick (a bad one fails the tick with its one-line
+    # message, shown in the tick history; the code location still loads).
+    settings = OysterConfig(config_file=_oyster.config_file).settings()
+    return decide(settings, _chain.parquet_dir, context.log)
+
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules([ingest_assets, state_assets, marts_assets, dashboard_assets, audits_assets,
@@ -44,6 +57,6 @@ defs = dg.Definitions(
     executor=dg.in_process_executor,  # ad-hoc materializations too (backfill_job sets its own)
     # run_lock: set up before warehouse (Dagster sets up a level of resources in name order), so a run waiting
     # for another does not open the warehouse file while that run writes
-    resources={"oyster": _oyster, "chain": ChainSource(config=_oyster), "warehouse": Warehouse(config=_oyster),
+    resources={"oyster": _oyster, "chain": _chain, "warehouse": Warehouse(config=_oyster),
                "run_lock": WriterRun(config=_oyster)},
 )

@@ -16,6 +16,10 @@ def test_definitions_validate(tmp_path):
 
 
 def test_jobs_and_schedule_are_defined():
+    import dagster as dg
+
     from pipelines.definitions import defs
     assert {j.name for j in defs.jobs} >= {"ingest_job", "backfill_job"}
-    assert defs.resolve_schedule_def("ingest_schedule").cron_schedule == "*/5 * * * *"
+    schedule = defs.resolve_schedule_def("ingest_schedule")
+    assert schedule.cron_schedule == "*/5 * * * *" and schedule.job_name == "ingest_job"
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED  # started by hand, per instance
