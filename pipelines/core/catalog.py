@@ -17,7 +17,8 @@ DESCRIPTIONS = {
     "instruments": "Instruments from Gate's NewInstrument logs: symbol, base, quote, first block.",
     "block_hashes": "Recent block hashes, re-checked every run to detect reorgs.",
     "ingested_ranges": "Landed block ranges (the coverage check proves they leave no gap).",
-    "ingestion_state": "Cursors: covered_to, decoded_to, head_hash, reorg_from.",
+    "ingestion_state": "Cursors: covered_to, decoded_to, head_hash, reorg_from; and each step's checked_to:<step> "
+                       "(the block its checks last passed up to), written by that step after raw_logs reports.",
     "reorgs": "Repaired reorgs: the first changed block and the hashes.",
     "warehouse_identity": "What the warehouse holds (chain id, protocol addresses, start block, devnet history), "
                           "recorded by the first run's preflight and compared by every later run.",

@@ -1,95 +1,179 @@
 """Data quality: Great Expectations 1.x suites per state table, run from Dagster asset checks.
 
-GE is imported lazily (about 2 s) and used directly: an ephemeral context, a pandas data source with a
-whole-dataframe batch, a suite built in code (docs/architecture.md: dagster-ge cannot install beside GE 1.x).  Whole-table
-invariants that are clearer in SQL live in sql/checks/*.sql: each returns the offending rows.
+GE is used directly: an ephemeral context, a pandas data source with a whole-dataframe batch, a suite built in
+code (docs/architecture.md: dagster-ge cannot install beside GE 1.x).  Invariants that are clearer in SQL live in
+sql/checks/*.sql: each returns the offending rows.
+
+Checks look at what a run may have changed, not the whole history (a scheduled run costs what its new data
+costs): a step's scope starts at the first block it rewrote, or earlier at the first block its checks have not
+passed on yet (`checked_to:<step>` in ingestion_state, advanced only when every blocking check of the step ran and
+passed, so rows a failed run left behind are checked again by the next run).  Each invariant's scope is chosen so
+that a violation involving a row in scope is found (`Scope`, GE_SCOPE and the `$from_block` of the SQL checks).
+No mark yet, a full rebuild, or the run tag `oyster/full_checks=true`: the whole tables.
+
+Importing GE takes ~5 s of a CPU; `warm_up()` starts a worker process that imports it while the run lands,
+decodes and replays (pipelines/core/ge_worker.py), and the suites run there.
 """
+import json
 import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 
-from models.constants import MAX_TICK, MIN_TICK
-
+from . import ge_worker
+from .store import get_state, set_state
 
 CHECKS_DIR = Path(__file__).resolve().parents[2] / "sql" / "checks"
+FULL_CHECKS_TAG = "oyster/full_checks"  # a run tag: "true" checks whole tables
 
 
-def sql_check(con, name: str) -> dg.AssetCheckResult:
-    rows = con.execute((CHECKS_DIR / f"{name}.sql").read_text()).fetchall()
-    return dg.AssetCheckResult(passed=not rows, metadata={"offending_rows": len(rows), "sample": str(rows[:5])})
+@dataclass(frozen=True)
+class Scope:
+    """The rows a step's checks look at: blocks >= from_block (-1: everything), and the rows of hours that start
+    at or after from_ts (an hour's snapshot row carries the block before the hour's first event)."""
+    from_block: int = -1
+    from_ts: int = -1
+
+    @property
+    def whole(self) -> bool:
+        return self.from_block < 0
+
+    def describe(self) -> str:
+        return "whole table" if self.whole else f"blocks >= {self.from_block}"
 
 
-def _suites(gx):
-    e = gx.expectations
-    tick = dict(min_value=MIN_TICK, max_value=MAX_TICK)
-    return {
-        "amm_snapshots": [e.ExpectColumnValuesToNotBeNull(column=c) for c in ("instrument", "expiry", "block_number",
-                                                                               "ts", "sqrt_px96")]
-        + [e.ExpectColumnValuesToBeBetween(column="tick", **tick),
-           e.ExpectColumnValuesToBeBetween(column="fair_price_f", min_value=0, strict_min=True),
-           e.ExpectColumnValuesToBeInSet(column="kind", value_set=["event", "hour"]),
-           e.ExpectColumnValuesToBeInSet(column="status", value_set=[1, 2, 3])],
-        "fills": [e.ExpectColumnValuesToNotBeNull(column=c) for c in ("instrument", "trader", "kind", "size",
-                                                                       "notional")]
-        + [e.ExpectColumnValuesToBeInSet(column="kind", value_set=["MARKET", "LIMIT", "RANGE", "LIQUIDATION",
-                                                                    "TAKE_OVER"]),
-           e.ExpectColumnValuesToBeBetween(column="price_f", min_value=0, strict_min=True),
-           e.ExpectColumnValuesToNotBeNull(column="block_number")],
-        "orders": [e.ExpectColumnValuesToNotBeNull(column=c) for c in ("instrument", "trader", "tick", "nonce",
-                                                                        "status")]
-        + [e.ExpectColumnValuesToBeBetween(column="tick", **tick),
-           e.ExpectColumnValuesToBeInSet(column="status", value_set=["OPEN", "FILLED", "CANCELLED",
-                                                                      "PARTIAL_CANCELLED"]),
-           # an order id (instrument, expiry, trader, tick, nonce) may be placed again after it closed: a row is
-           # keyed by its placing event (pipelines/state/state.py)
-           e.ExpectCompoundColumnsToBeUnique(column_list=["instrument", "expiry", "trader", "tick", "nonce",
-                                                          "placed_block", "placed_log_index"])],
-        "lp_ranges": [e.ExpectColumnValuesToNotBeNull(column=c) for c in ("instrument", "owner", "liquidity",
-                                                                           "margin", "status")]
-        + [e.ExpectColumnValuesToBeBetween(column="tick_lower", **tick),
-           e.ExpectColumnValuesToBeBetween(column="tick_upper", **tick),
-           e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="tick_upper", column_B="tick_lower"),
-           e.ExpectColumnValuesToBeInSet(column="status", value_set=["OPEN", "REMOVED"]),
-           e.ExpectColumnValuesToBeBetween(column="entry_price_f", min_value=0, strict_min=True)],
-        "positions": [e.ExpectColumnValuesToNotBeNull(column=c) for c in ("instrument", "trader", "balance", "size")],
-        "pearl_snapshots": [e.ExpectColumnValuesToNotBeNull(column=c) for c in ("instrument", "ts", "tick")]
-        + [e.ExpectColumnValuesToBeBetween(column="tick", **tick),
-           e.ExpectColumnValuesToBeBetween(column="price_f", min_value=0, strict_min=True),
-           e.ExpectCompoundColumnsToBeUnique(column_list=["instrument", "expiry", "ts", "tick"])],
-        "range_history": [e.ExpectColumnValuesToNotBeNull(column=c) for c in ("instrument", "owner", "ts", "value")]
-        + [e.ExpectColumnValuesToBeBetween(column="price_f", min_value=0, strict_min=True),
-           e.ExpectCompoundColumnsToBeUnique(column_list=["instrument", "expiry", "owner", "tick_lower", "tick_upper",
-                                                          "ts"])],
-        "funding_index_series": [e.ExpectColumnValuesToNotBeNull(column=c) for c in ("instrument", "ts",
-                                                                                      "long_funding_index",
-                                                                                      "short_funding_index")]
-        + [e.ExpectColumnValuesToBeBetween(column="mark_f", min_value=0, strict_min=True)],
-        "depth_snapshots": [e.ExpectColumnValuesToBeInSet(column="side", value_set=["up", "down"]),
-                            e.ExpectColumnValuesToBeInSet(column="bps", value_set=[10, 50, 100, 200]),
-                            e.ExpectColumnValuesToNotBeNull(column="quote")],
-        "pair_hourly": [e.ExpectColumnValuesToNotBeNull(column=c) for c in ("instrument", "ts", "involved_fund")]
-        + [e.ExpectCompoundColumnsToBeUnique(column_list=["instrument", "expiry", "ts"])],
-    }
+WHOLE = Scope()
 
 
-def ge_check(con, table: str) -> dg.AssetCheckResult:
-    """Validate a table with its suite; the failed expectations come back as metadata."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    import great_expectations as gx  # lazy: ~2 s to import
-    import logging
-    logging.getLogger("great_expectations").setLevel(logging.ERROR)
-    # HUGEINT reaches pandas as object/Decimal; the suites only look at keys, ticks, prices and text
-    df = con.sql(f"SELECT * FROM {table}").df()
-    if df.empty:
-        return dg.AssetCheckResult(passed=True, metadata={"rows": 0})
-    ctx = gx.get_context(mode="ephemeral")
-    ctx.variables.progress_bars = {"globally": False}
-    batch = (ctx.data_sources.add_pandas(f"{table}_src").add_dataframe_asset(table)
-             .add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": df}))
-    suite = gx.ExpectationSuite(name=f"{table}_suite", expectations=_suites(gx)[table])
-    result = batch.validate(suite)
-    failed = [r.expectation_config.type + " " + str(r.expectation_config.kwargs.get("column", "")) for r in
-              result.results if not r.success]
-    return dg.AssetCheckResult(passed=bool(result.success), metadata={"rows": len(df), "failed": str(failed),
-                                                                       "evaluated": len(result.results)})
+def check_scope(con, step: str, changed_from: int | None, full: bool = False) -> Scope:
+    """The scope of `step`'s checks: from the first block this run rewrote (changed_from; None: nothing) or the
+    first block the step's checks have not passed on, whichever is earlier."""
+    checked = get_state(con, f"checked_to:{step}")
+    if full or checked is None:
+        return WHOLE
+    first = int(checked) + 1
+    if changed_from is not None:
+        first = min(first, changed_from)
+    if first <= 0:
+        return WHOLE
+    # the hour of the first event at or after `first`: hourly rows the replay wrote for it start there
+    ts = con.execute("SELECT min(block_timestamp) FROM raw_logs WHERE block_number >= ?", [first]).fetchall()[0][0]
+    return Scope(first, 2 ** 62 if ts is None else ts // 3600 * 3600)  # no log since: no new hour either
+
+
+def mark_checked(con, step: str, to_block: int, blocking_results, ran_all: bool) -> None:
+    """Record that the step's checks passed up to `to_block`: only when every blocking check ran (ran_all) and
+    passed (blocking_results: their results)."""
+    if ran_all and all(r.passed for r in blocking_results):
+        set_state(con, f"checked_to:{step}", to_block)
+
+
+def full_checks_requested(context) -> bool:
+    run = getattr(context, "run", None)
+    return run is not None and str(run.tags.get(FULL_CHECKS_TAG, "")).lower() in ("1", "true", "yes")
+
+
+def sql_check(con, name: str, scope: Scope = WHOLE) -> dg.AssetCheckResult:
+    sql = (CHECKS_DIR / f"{name}.sql").read_text()
+    params = {"from_block": scope.from_block} if "$from_block" in sql else None
+    rows = con.execute(sql, params).fetchall() if params else con.execute(sql).fetchall()
+    return dg.AssetCheckResult(passed=not rows, metadata={"offending_rows": len(rows), "sample": str(rows[:5]),
+                                                          "scope": scope.describe()})
+
+
+# The rows of a table a scope covers, for its suite.  Row expectations need the rows written in scope; a
+# compound-unique key holds the column the scope is cut on (ts, placed_block, added_block), so both rows of a
+# duplicate pair are in scope when one is.  orders and lp_ranges rows are rewritten while open: every open one is in.
+_BLOCK = "block_number >= $b"
+_HOURLY = "block_number >= $b OR ts >= $t"
+GE_SCOPE = {
+    "amm_snapshots": _HOURLY, "pearl_snapshots": _HOURLY, "range_history": _HOURLY, "depth_snapshots": _HOURLY,
+    "pair_hourly": _HOURLY, "fills": _BLOCK, "positions": _BLOCK, "funding_index_series": _BLOCK,
+    "orders": "placed_block >= $b OR closed_block >= $b OR status = 'OPEN'",
+    "lp_ranges": "added_block >= $b OR removed_block >= $b OR status = 'OPEN'",
+}
+
+class GeWorker:
+    """The Great Expectations worker process (pipelines/core/ge_worker.py): started early, used by ge_check."""
+
+    def __init__(self):
+        root = Path(__file__).resolve().parents[2]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+        self.proc = subprocess.Popen([sys.executable, "-m", "pipelines.core.ge_worker"], cwd=root, env=env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     text=True, bufsize=1)
+        self.ready = False
+
+    def validate(self, table: str, path: str) -> dict:
+        if not self.ready:
+            if json.loads(self.proc.stdout.readline() or "{}").get("ready") is not True:
+                raise RuntimeError("the Great Expectations worker did not start")
+            self.ready = True
+        self.proc.stdin.write(json.dumps({"table": table, "path": path}) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the Great Expectations worker exited ({self.proc.poll()})")
+        answer = json.loads(line)
+        if "error" in answer:
+            raise RuntimeError(answer["error"])
+        return answer
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+        except Exception:  # noqa: BLE001 - it is only a helper; make sure it is gone
+            self.proc.kill()
+
+
+_worker: GeWorker | None = None
+
+
+def warm_up() -> None:
+    """Start the Great Expectations worker (once per process), so GE is imported by the time the checks run."""
+    global _worker
+    if _worker is None or _worker.proc.poll() is not None:
+        try:
+            _worker = GeWorker()
+        except OSError:
+            _worker = None  # validated in process instead
+
+
+def stop_worker() -> None:
+    global _worker
+    if _worker is not None:
+        _worker.close()
+        _worker = None
+
+
+def ge_check(con, table: str, scope: Scope = WHOLE) -> dg.AssetCheckResult:
+    """Validate a table's rows in scope with its suite (in the worker if one runs, else here); the failed
+    expectations come back as metadata."""
+    cols = ", ".join(ge_worker.columns(table))
+    where = "" if scope.whole else f" WHERE {GE_SCOPE[table]}"
+    params = {} if scope.whole else {"b": scope.from_block, **({"t": scope.from_ts} if "$t" in where else {})}
+    n = con.execute(f"SELECT count(*) FROM {table}{where}", params).fetchall()[0][0]
+    meta = {"rows": n, "scope": scope.describe()}
+    if n == 0:
+        return dg.AssetCheckResult(passed=True, metadata=meta)
+    answer = None
+    if _worker is not None:
+        with tempfile.TemporaryDirectory(prefix="oyster_ge_") as d:
+            path = os.path.join(d, f"{table}.parquet")
+            # HUGEINT reaches Parquet as DOUBLE: the suites only look at keys, ticks, prices, text and nulls
+            con.execute(f"COPY (SELECT {cols} FROM {table}{where}) TO '{path}' (FORMAT parquet)", params)
+            try:
+                answer = _worker.validate(table, path)
+            except Exception as e:  # noqa: BLE001 - a worker that died or failed: validate here instead
+                meta["worker_error"] = str(e)[:300]
+                stop_worker()
+    if answer is None:
+        answer = ge_worker.validate(ge_worker.import_ge(), table,
+                                    con.execute(f"SELECT {cols} FROM {table}{where}", params).df())
+    return dg.AssetCheckResult(passed=answer["success"], metadata=meta | {
+        "failed": str(answer["failed"]), "evaluated": answer["evaluated"]})

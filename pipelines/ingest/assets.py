@@ -10,7 +10,7 @@ import dagster as dg
 from ..chain.resources import ChainSource
 from ..core.catalog import check_result, materialize, table_spec
 from ..core.publish import WriterRun, unpublished
-from ..core.quality import sql_check
+from ..core.quality import check_scope, full_checks_requested, mark_checked, sql_check, warm_up
 from ..core.resources import OysterConfig, Warehouse
 from ..core.store import get_state, reader
 from .ingest import EVENT_TABLES, check_reorg, decode, land
@@ -46,8 +46,8 @@ def _spec(asset: str, name: str, description: str, blocking: bool = True) -> dg.
     return dg.AssetCheckSpec(name, asset=asset, blocking=blocking, description=description)
 
 
-def _sql(con, asset: str, name: str, check: str) -> dg.AssetCheckResult:
-    return check_result(sql_check(con, check), asset, name)
+def _sql(con, asset: str, name: str, check: str, scope) -> dg.AssetCheckResult:
+    return check_result(sql_check(con, check, scope), asset, name)
 
 
 # The SQL checks of an asset run in its own step (check_specs), on the writer's connection: one step per asset,
@@ -67,10 +67,14 @@ def raw_logs(context: dg.AssetExecutionContext, oyster: OysterConfig, chain: Cha
         if idle:
             context.log.info(f"{idle}: skipping decode, replay, marts, dashboard, checks and publication")
             return
+        warm_up()  # the replay's Great Expectations suites: imported while this step waits on the node
         with warehouse.writer() as con:
             r = land(con, source, s, report=context.log.info)  # progress lines at most every 10 s
-            checks = [_sql(con, "raw_logs", "raw_logs_cover_without_gaps", "coverage_gaps"),
-                      _sql(con, "raw_logs", "raw_logs_are_unique", "duplicate_logs")]
+            changed = [b for b in (r.from_block if r.from_block <= r.to_block else None, r.reorg_from) if b is not None]
+            scope = check_scope(con, "raw_logs", min(changed, default=None), full_checks_requested(context))
+            checks = [_sql(con, "raw_logs", "raw_logs_cover_without_gaps", "coverage_gaps", scope),
+                      _sql(con, "raw_logs", "raw_logs_are_unique", "duplicate_logs", scope)]
+            mark_checked(con, "raw_logs", int(get_state(con, "covered_to", "-1")), checks, ran_all=True)
             landed = {"new_logs": r.logs, "instruments": r.instruments, **r.progress}
             if r.from_block <= r.to_block:
                 landed |= {"from_block": r.from_block, "to_block": r.to_block}
@@ -121,11 +125,14 @@ def event_tables(context: dg.AssetExecutionContext, warehouse: Warehouse):
         tables = [t for t in DECODED_TABLES if dg.AssetKey(t) in context.selected_asset_keys]
         yield from materialize(con, tables, {"decoded_logs": {"decoded_this_run": decoded},
                                              "quarantine": {"reasons": str(quarantined[:20])}})
-        checks = [_sql(con, "decoded_logs", "logs_decoded_once", "logs_decoded_once"),
+        # a reorg deletes decoded rows from its fork, below `since` only if landing started there too
+        scope = check_scope(con, "decode", since + 1, full_checks_requested(context))
+        checks = [_sql(con, "decoded_logs", "logs_decoded_once", "logs_decoded_once", scope),
                   dg.AssetCheckResult(asset_key="quarantine", check_name="no_quarantined_logs",
                                       passed=not quarantined, severity=dg.AssetCheckSeverity.WARN,
                                       metadata={"quarantined": sum(c for _, c in quarantined),
                                                 "reasons": str(quarantined[:20])})]
+        mark_checked(con, "decode", int(get_state(con, "decoded_to", "-1")), checks[:1], ran_all=True)
     context.log.info(f"{decoded} logs decoded by this run, {sum(c for _, c in quarantined)} quarantined in all")
     selected = context.selected_asset_check_keys
     yield from (c for c in checks if dg.AssetCheckKey(c.asset_key, c.check_name) in selected)

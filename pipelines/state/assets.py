@@ -6,7 +6,7 @@ from models.divergence import ROUNDING_WEI
 
 from ..chain.resources import ChainSource
 from ..core.catalog import check_result, materialize, table_spec
-from ..core.quality import ge_check, sql_check
+from ..core.quality import WHOLE, check_scope, full_checks_requested, ge_check, mark_checked, sql_check, stop_worker
 from ..core.resources import OysterConfig, Warehouse
 from ..ingest.assets import WRITER_POOL
 from .replay_run import STATE_TABLES, run_replay
@@ -57,9 +57,13 @@ def replay(context: dg.AssetExecutionContext, config: ReplayConfig, oyster: Oyst
     s = oyster.settings()
     selected = {k.to_user_string() for k in context.selected_asset_keys}
     wanted = {(k.asset_key.to_user_string(), k.name) for k in context.selected_asset_check_keys}
+    scope = WHOLE
     with warehouse.writer() as con:
         if selected:
             r = run_replay(con, s, full=config.full_rebuild)
+            # the checks look at what the replay rewrote (after its checkpoint) and what they have not passed on
+            scope = check_scope(con, "replay", r.restored_from + 1,
+                                config.full_rebuild or full_checks_requested(context))
             context.log.info(f"replayed {r.events} events of blocks {r.from_block}..{r.to_block} in {r.seconds:.1f} s")
             if r.rounding:
                 context.log.warning(f"{r.rounding} new rounding differences (within {ROUNDING_WEI} wei): see "
@@ -74,23 +78,30 @@ def replay(context: dg.AssetExecutionContext, config: ReplayConfig, oyster: Oyst
                                             "new_rounding": r.rounding, "structural_divergences": structural,
                                             "rounding_drift": total - structural}}
             yield from materialize(con, [t for t in REPLAY_TABLES if t in selected], extra)
+        blocking, results = {(t, n) for t, n, b, _ in REPLAY_CHECKS if b}, []
         for table, name, _, _ in REPLAY_CHECKS:
             if (table, name) in wanted:
-                yield check_result(_run_check(context, name, con, s, chain), table, name)
+                result = check_result(_run_check(context, name, con, s, chain, scope), table, name)
+                if (table, name) in blocking:
+                    results.append(result)
+                yield result
+        stop_worker()  # the Great Expectations worker raw_logs started: its last use
+        if selected:
+            mark_checked(con, "replay", r.to_block, results, ran_all=blocking <= wanted)
 
 
-def _run_check(context, name: str, con, s, chain) -> dg.AssetCheckResult:
+def _run_check(context, name: str, con, s, chain, scope) -> dg.AssetCheckResult:
     if name == "replay_has_no_divergences":
         return structural_divergences(con)
     if name == "replay_rounding_drift":
         return rounding_drift(con)
     if name == "taker_size_is_split_exactly":
-        return sql_check(con, "taker_split")
+        return sql_check(con, "taker_split", scope)
     if name == "fills_reference_orders":
-        return sql_check(con, "fill_orders_exist")
+        return sql_check(con, "fill_orders_exist", scope)
     if name == "replay_matches_observer":
         return observer_check(context.log, con, s, chain)
-    return ge_check(con, name.removeprefix("ge_"))
+    return ge_check(con, name.removeprefix("ge_"), scope)
 
 
 # A row the blocking check counts: structural, or not classified (a row of an older warehouse not yet migrated).

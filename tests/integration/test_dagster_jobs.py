@@ -78,7 +78,13 @@ def _catalog_is_the_warehouse(result, db: str) -> None:
     with duckdb.connect(db, read_only=True) as con:
         for t in sorted(set(mats) & (tables | {k for k in mats if k.startswith("mart_")})):
             meta = mats[t].metadata
-            assert meta["dagster/row_count"].value == con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0], t
+            n = con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+            if t == "ingestion_state":  # later steps of the run add their checked_to:<step> cursors
+                assert meta["dagster/row_count"].value == n - con.execute(
+                    "SELECT count(*) FROM ingestion_state WHERE key IN ('checked_to:decode', 'checked_to:replay')"
+                ).fetchall()[0][0]
+            else:
+                assert meta["dagster/row_count"].value == n, t
             cols = con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
                                "ORDER BY ordinal_position", [t]).fetchall()
             schema = meta["dagster/column_schema"].value

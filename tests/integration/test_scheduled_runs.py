@@ -224,3 +224,56 @@ def test_a_failed_blocking_check_publishes_nothing(env, monkeypatch):
     assert "marts" in _steps(result, "STEP_FAILURE") or "marts" in _steps(result, "STEP_SUCCESS")
     assert "published_warehouse" not in _steps(result, "STEP_SUCCESS")
     assert not published_path(os.environ["OYSTER_DUCKDB_PATH"]).exists()
+
+
+def test_checks_look_at_new_rows_and_recheck_what_a_failed_run_left(env, monkeypatch):
+    """A run's checks cover the blocks it rewrote and those no run has passed yet (pipelines/core/quality.py):
+    a bad row a run wrote fails it, the cursor stays, and the next run checks those rows again."""
+    from pipelines.core.publish import fingerprint
+    db = os.environ["OYSTER_DUCKDB_PATH"]
+    monkeypatch.setenv("OYSTER_CONFIRMATIONS", "30")
+    first = _run()
+    gx = {c.check_name: c for c in first.get_asset_check_evaluations()}
+    assert gx["ge_fills"].metadata["scope"].value == "whole table"  # the first run: no cursor yet
+    with duckdb.connect(db, read_only=True) as con:
+        marks = dict(con.execute("SELECT key, value FROM ingestion_state WHERE key LIKE 'checked_to:%'").fetchall())
+        covered = int(con.execute("SELECT value FROM ingestion_state WHERE key = 'covered_to'").fetchall()[0][0])
+    assert marks == {"checked_to:raw_logs": str(covered), "checked_to:decode": str(covered),
+                     "checked_to:replay": str(covered)}
+
+    # the next run lands 30 blocks; a bad row of the newest landed block (a duplicate pair_hourly key) appears
+    # with them, as a bug of the state builder would write it
+    import pipelines.state.assets as state_assets
+    real = state_assets.run_replay
+
+    def buggy(con, s, full=False):
+        r = real(con, s, full=full)
+        con.execute("INSERT INTO pair_hourly SELECT * FROM pair_hourly WHERE block_number = "
+                    "(SELECT max(block_number) FROM pair_hourly) LIMIT 1")
+        return r
+    monkeypatch.setattr(state_assets, "run_replay", buggy)
+    monkeypatch.setenv("OYSTER_CONFIRMATIONS", "0")
+    bad = defs.resolve_job_def("ingest_job").execute_in_process(raise_on_error=False)
+    assert not bad.success
+    checks = {c.check_name: c for c in bad.get_asset_check_evaluations()}
+    assert not checks["ge_pair_hourly"].passed
+    assert checks["ge_fills"].metadata["scope"].value == f"blocks >= {covered + 1}"  # only the new blocks
+    assert 0 < checks["ge_fills"].metadata["rows"].value < gx["ge_fills"].metadata["rows"].value
+    with duckdb.connect(db, read_only=True) as con:
+        assert con.execute("SELECT value FROM ingestion_state WHERE key = 'checked_to:replay'").fetchall() == [
+            (str(covered),)]  # the failed checks did not move it
+
+    # the bug fixed, the next run has no new block but an unpublished file: it checks the left rows again
+    monkeypatch.setattr(state_assets, "run_replay", real)
+    with duckdb.connect(db) as con:
+        con.execute("DELETE FROM pair_hourly WHERE rowid IN (SELECT max(rowid) FROM pair_hourly "
+                    "GROUP BY instrument, expiry, ts HAVING count(*) > 1)")
+    assert fingerprint(db) is not None
+    fixed = _run()
+    checks = {c.check_name: c for c in fixed.get_asset_check_evaluations()}
+    assert checks["ge_pair_hourly"].passed
+    assert checks["ge_fills"].metadata["scope"].value == f"blocks >= {covered + 1}"  # from the cursor, not empty
+    assert checks["ge_fills"].metadata["rows"].value > 0
+    with duckdb.connect(db, read_only=True) as con:
+        assert int(con.execute("SELECT value FROM ingestion_state WHERE key = 'checked_to:replay'").fetchall()[0][0]
+                   ) > covered
