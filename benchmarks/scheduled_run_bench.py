@@ -1,25 +1,28 @@
 """Scheduled runs: wall time of `dagster job execute -m pipelines.definitions -j ingest_job`, end to end (process
-start to exit), for a run with nothing new and a run with ~1k new events, before and after.
+start to exit), for a run with nothing new and a run with ~1k new events, before and after, on one or more
+history sizes (an incremental run should cost what its new data costs, not what the warehouse holds).
 
-- after: this working tree, or a commit with --after REV (in-process executor, the rest of the run skipped after
-  raw_logs when nothing landed).
-- before: the tree of --baseline (default BASELINE, the commit this work started from: the default
-  multiprocess executor, a process per step, every step run every time), extracted with `git archive` into a temporary folder and run with the same
-  virtualenv, devnet history and anvil; also that tree on the in-process executor (run config
-  `execution: {config: {in_process: {}}}`), to tell the executor's share from the skipping's.
+- after: this working tree, or a commit with --after REV.
+- before: the tree of --baseline (default BASELINE: the multiprocess executor, a process per step, every step
+  run every time; pass e.g. --baseline b216dd5 --skip-before for a later one), extracted with `git archive` into
+  a temporary folder and run with the same virtualenv, devnet history and anvil; also that tree on the
+  in-process executor (run config `execution: {config: {in_process: {}}}`), to tell the executor's share.
 
 Each variant gets its own warehouse and DAGSTER_HOME (dagster.yaml as `make setup` writes it).  The warehouse is
-first filled in process (untimed) up to head - C blocks, C chosen so the last C blocks hold ~1k events; then
-the timed runs: the ~1k-event run (confirmations 0), then the no-op run (--repeat times, the median; once for
-the multiprocess baseline).
+first filled (untimed) up to head - C blocks, C chosen so that the last C blocks hold ~1k events, and kept; then
+--repeat rounds, the variants alternating within a round: the ~1k-event run (confirmations 0) from a copy of the
+fill, then a no-op run.  Printed: medians, each step's median duration, the after/before ratios.
 
-    uv run python benchmarks/scheduled_run_bench.py [--size default] [--skip-before] [--repeat 3] [--variants after,...]
+    uv run python benchmarks/scheduled_run_bench.py [--sizes default,medium] [--skip-before] [--repeat 3]
+        [--variants after,before-in-process] [--baseline REV]
 
-The multiprocess baseline takes minutes per run (--skip-before leaves it out).
+The multiprocess baseline takes minutes per run (--skip-before leaves it out; it is timed once).
 """
 import argparse
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -66,7 +69,8 @@ def tree_for(rev: str, tmp: Path) -> Path:
     return tree
 
 
-def run(tree: Path, env: dict, confirmations: int, config: str | None = None, check: bool = True) -> float:
+def run(tree: Path, env: dict, confirmations: int, config: str | None = None,
+        check: bool = True) -> tuple[float, str]:
     cmd = [str(ROOT / ".venv" / "bin" / "dagster"), "job", "execute", "-m", "pipelines.definitions",
            "-j", "ingest_job"]
     if config:
@@ -79,33 +83,56 @@ def run(tree: Path, env: dict, confirmations: int, config: str | None = None, ch
     dt = time.perf_counter() - t0
     if check and (out.returncode != 0 or "RUN_SUCCESS" not in out.stderr + out.stdout):
         raise RuntimeError(f"run failed in {tree}:\n{(out.stderr + out.stdout)[-3000:]}")
-    return dt
+    return dt, out.stderr + out.stdout
 
 
-def variant(name: str, tmp: Path, size: str, hold: int, repeat: int, after: str, baseline: str) -> dict:
-    tree = tree_for(after if name == "after" else baseline, tmp)
-    home = tmp / f"{name}-dagster"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(DAGSTER_YAML)
-    env = {**os.environ, "DAGSTER_HOME": str(home), "OYSTER_DEVNET_SIZE": size,
-           "OYSTER_DUCKDB_PATH": str(tmp / f"{name}.duckdb")}
-    env.pop("OYSTER_CONFIG_FILE", None)
-    config = IN_PROCESS if name in ("before", "before-in-process") else None
-    # the history up to head - hold (in process: set-up, not a figure).  Its success is not required: the
-    # baseline's run fails there on its Observer check (a past block: "block out of range", issue 12 item 8)
-    # after landing and replaying everything; the timed runs must succeed
-    fill = run(tree, env, hold, config, check=False)
-    timed_config = IN_PROCESS if name == "before-in-process" else None
-    incremental = run(tree, env, 0, timed_config)
-    noop = [run(tree, env, 0, timed_config) for _ in range(repeat if name != "before" else 1)]  # minutes each
-    return {"fill_s": fill, "incremental_s": incremental, "noop_s": statistics.median(noop), "noop_all": noop}
+STEP = re.compile(r'Finished execution of step "([\w.]+)" in ([\d.]+)(ms|s)\.')
+
+
+def steps_of(out: str) -> dict[str, float]:
+    """Each step's duration (s) from Dagster's STEP_SUCCESS lines."""
+    return {m.group(1): float(m.group(2)) / (1000 if m.group(3) == "ms" else 1) for m in STEP.finditer(out)}
+
+
+class Variant:
+    """One tree on its own warehouse and DAGSTER_HOME, filled once (untimed) up to head - hold; every timed
+    incremental run starts from a copy of that fill (the warehouse, its published copy and manifest)."""
+
+    def __init__(self, name: str, tmp: Path, size: str, hold: int, after: str, baseline: str):
+        self.name, self.hold = name, hold
+        self.tree = tree_for(after if name == "after" else baseline, tmp)
+        self.dir = tmp / f"{name}-{size}"
+        home = self.dir / "dagster"
+        home.mkdir(parents=True)
+        (home / "dagster.yaml").write_text(DAGSTER_YAML)
+        self.db = self.dir / "w" / "oyster.duckdb"
+        self.env = {**os.environ, "DAGSTER_HOME": str(home), "OYSTER_DEVNET_SIZE": size,
+                    "OYSTER_DUCKDB_PATH": str(self.db)}
+        self.env.pop("OYSTER_CONFIG_FILE", None)
+        self.config = IN_PROCESS if name in ("before", "before-in-process") else None
+        self.timed_config = IN_PROCESS if name == "before-in-process" else None
+        # set-up, not a figure; its success is not required (the oldest baseline fails its Observer check on a
+        # past block after landing and replaying everything); the timed runs must succeed
+        self.fill_s, _ = run(self.tree, self.env, hold, self.config, check=False)
+        shutil.copytree(self.db.parent, self.dir / "filled")
+        self.incremental, self.noop, self.step_times = [], [], []
+
+    def timed_incremental(self) -> None:
+        shutil.rmtree(self.db.parent)
+        shutil.copytree(self.dir / "filled", self.db.parent)
+        dt, out = run(self.tree, self.env, 0, self.timed_config)
+        self.incremental.append(dt)
+        self.step_times.append(steps_of(out))
+
+    def timed_noop(self) -> None:
+        self.noop.append(run(self.tree, self.env, 0, self.timed_config)[0])
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--size", default="default")
+    p.add_argument("--sizes", default="default", help="comma-separated devnet histories, e.g. default,medium")
     p.add_argument("--events", type=int, default=1000)
-    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--repeat", type=int, default=3, help="timed runs of each kind per variant (medians)")
     p.add_argument("--skip-before", action="store_true", help="leave out the multiprocess baseline (minutes)")
     p.add_argument("--after", default="worktree", help="'worktree' (default) or a commit to measure as 'after' "
                                                           "(a clean tree while others' work is in progress)")
@@ -113,33 +140,43 @@ def main() -> None:
     p.add_argument("--variants", default="", help="comma-separated subset of after,before-in-process,before")
     args = p.parse_args()
     from devnet.build import build
-    hist = build(args.size)
-    hold, n = confirmations_for(hist, args.events)
-    print(f"history {args.size}: the last {hold} blocks hold {n} events (the incremental run's new data)")
-    variants = ["after", "before-in-process"] + ([] if args.skip_before else ["before"])
+    names = ["after", "before-in-process"] + ([] if args.skip_before else ["before"])
     if args.variants:
-        variants = [v for v in variants if v in args.variants.split(",")]
-    results = {}
-    with tempfile.TemporaryDirectory(prefix="scheduled_run_bench_") as d:
-        for v in variants:
-            print(f"  {v} ...", flush=True)
-            results[v] = variant(v, Path(d), args.size, hold, args.repeat, args.after, args.baseline)
-            r = results[v]
-            print(f"  {v:18s} no-op {r['noop_s']:6.1f} s (runs {', '.join(f'{x:.1f}' for x in r['noop_all'])})"
-                  f"   ~{n}-event run {r['incremental_s']:6.1f} s   (set-up fill {r['fill_s']:.1f} s)", flush=True)
-    print(f"\n`dagster job execute -j ingest_job`, wall time, {args.size} history, load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs:")
-    print(f"{'layout':48s} {'no-op':>8s} {'~' + str(n) + ' events':>12s}")
+        names = [v for v in names if v in args.variants.split(",")]
     labels = {"before": f"before ({args.baseline}, multiprocess, every step)",
               "before-in-process": f"before ({args.baseline}) on the in-process executor",
-              "after": f"after ({args.after}, in-process, skipped when idle)"}
-    for v in variants:
-        r = results[v]
-        print(f"{labels[v]:48s} {r['noop_s']:7.1f}s {r['incremental_s']:11.1f}s")
-    if "before" in results and "after" in results:
-        a, b = results["after"], results["before"]
-        print(f"speed-up: no-op {b['noop_s'] / a['noop_s']:.0f}x, ~{n}-event run "
-              f"{b['incremental_s'] / a['incremental_s']:.0f}x")
+              "after": f"after ({args.after})"}
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="scheduled_run_bench_") as d:
+        for size in args.sizes.split(","):
+            hist = build(size)
+            hold, n = confirmations_for(hist, args.events)
+            print(f"history {size}: the last {hold} blocks hold {n} events (the incremental run's new data)",
+                  flush=True)
+            variants = [Variant(v, Path(d), size, hold, args.after, args.baseline) for v in names]
+            for i in range(args.repeat):  # alternating: the machine's load falls on every variant alike
+                for v in variants:
+                    if v.name == "before" and i:  # minutes a run
+                        continue
+                    v.timed_incremental()
+                    v.timed_noop()
+                    print(f"  {size} {v.name:18s} run {i + 1}: ~{n}-event {v.incremental[-1]:6.1f} s, "
+                          f"no-op {v.noop[-1]:5.1f} s", flush=True)
+            for v in variants:
+                rows.append((size, n, v))
+    print(f"\n`dagster job execute -j ingest_job`, wall time (process start to exit), medians; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs:")
+    print(f"{'history':8s} {'layout':44s} {'no-op':>7s} {'~1k new events':>15s}  steps of the ~1k-event run (median s)")
+    for size, n, v in rows:
+        steps = {k: statistics.median(t.get(k, 0.0) for t in v.step_times) for k in v.step_times[0]}
+        print(f"{size:8s} {labels[v.name]:44s} {statistics.median(v.noop):6.1f}s {statistics.median(v.incremental):14.1f}s"
+              f"  " + ", ".join(f"{k} {x:.2f}" for k, x in steps.items()))
+    by = {(size, v.name): v for size, _, v in rows}
+    for size in args.sizes.split(","):
+        a, b = by.get((size, "after")), by.get((size, "before-in-process")) or by.get((size, "before"))
+        if a and b:
+            print(f"{size}: after/before no-op {statistics.median(a.noop) / statistics.median(b.noop):.2f}, "
+                  f"~{args.events}-event run {statistics.median(a.incremental) / statistics.median(b.incremental):.2f}")
 
 
 if __name__ == "__main__":
