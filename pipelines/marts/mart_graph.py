@@ -9,6 +9,14 @@ EXISTS name (columns)` statement is set-up (it makes sure a source table exists 
 first and is no model.  A model's description is the comment block above its statement (the file's header for
 the first one; a statement with no comment of its own keeps the one before it).
 
+A table may declare, in its own comment block, that it is maintained incrementally: a line
+`-- incremental: <key>` or `-- incremental: <key> (<seconds column>)`, where <key> is the column the rows are
+bucketed by: `hour` or `day` (a timestamp or date floored to that unit) or `block_number`; the optional second
+column holds the same rows' Unix time (e.g. block_timestamp), filtered too so that DuckDB can skip row groups.
+The runner (pipelines/marts/assets.py) then rebuilds only the buckets at and after what changed; the file says why
+that is exact for the model.  The directive is no part of the description; on a view, twice, or malformed it is an
+error naming the file.
+
 Why our own runner (measured 2026-12-01 in a scratch venv with the project's pins, see build_marts): neither dbt
 (dbt-duckdb + dagster-dbt) nor SQLMesh was kept; the figures and the reason are in the comment on build_marts.
 """
@@ -29,6 +37,20 @@ class MartGraphError(ValueError):
     """The marts cannot be ordered: a cycle, a table nobody creates, or a table created twice."""
 
 
+INCREMENTAL_KEYS = {"hour": "hour", "day": "day", "block_number": "block"}  # key column -> bucket unit
+_DIRECTIVE = re.compile(r"^\s*--\s*incremental\s*:(.*)$", re.I | re.M)
+_DIRECTIVE_BODY = re.compile(r"^\s*(\w+)\s*(?:\(\s*(\w+)\s*\))?\s*$")
+
+
+@dataclass(frozen=True)
+class Incremental:
+    """How a table is maintained incrementally: rows are bucketed by `key` (unit hour, day or block); `seconds`,
+    if any, is a column holding each row's Unix time, filtered beside the key so that DuckDB can skip row groups."""
+    key: str
+    unit: str
+    seconds: str | None = None
+
+
 @dataclass
 class Model:
     name: str  # the table or view it creates (lower case)
@@ -38,6 +60,8 @@ class Model:
     reads: list[str] = field(default_factory=list)  # relations it reads (models and sources), sorted
     description: str = ""
     position: tuple[int, int] = (0, 0)  # (file index, statement index): the tie-break of the order
+    incremental: Incremental | None = None  # the `-- incremental:` directive of a table, if any
+    query: str | None = None  # a CREATE ... TABLE x AS <query>: the query (what an incremental build filters)
 
 
 @dataclass
@@ -206,11 +230,45 @@ def reads_of(statement: str) -> set[str]:
     return reads - ctes
 
 
+def _directive(comment: str, where: str) -> tuple[Incremental | None, str]:
+    """The `-- incremental:` directive of a comment block, and the block without it."""
+    found = _DIRECTIVE.findall(comment)
+    if not found:
+        return None, comment
+    if len(found) > 1:
+        raise MartGraphError(f"{where}: `-- incremental:` is given {len(found)} times")
+    m = _DIRECTIVE_BODY.match(found[0])
+    if not m or m.group(1).lower() not in INCREMENTAL_KEYS:
+        raise MartGraphError(f"{where}: `-- incremental:{found[0]}` should read `-- incremental: <key>` or "
+                             f"`-- incremental: <key> (<seconds column>)`, the key one of "
+                             f"{', '.join(INCREMENTAL_KEYS)}")
+    key = m.group(1).lower()
+    if m.group(2) and INCREMENTAL_KEYS[key] == "block":
+        raise MartGraphError(f"{where}: a block_number key needs no seconds column")
+    rest = "\n".join(line for line in comment.splitlines() if not _DIRECTIVE.match(line))
+    return Incremental(key, INCREMENTAL_KEYS[key], m.group(2).lower() if m.group(2) else None), rest
+
+
+def query_of(statement: str) -> str | None:
+    """The query of `CREATE [OR REPLACE] TABLE name AS <query>` (comments above it dropped), else None."""
+    toks = [(k, t, p) for k, t, p in _tokens(statement) if k != "comment"]
+    for i, (k, t, p) in enumerate(toks):
+        if k == "ident" and t.lower() == "as":
+            if i + 1 < len(toks) and toks[i - 1][0] == "ident" and toks[i - 1][1].lower() not in (
+                    "table", "view", "exists"):
+                return statement[toks[i + 1][2]:].strip().rstrip(";").rstrip()
+            return None
+        if t == "(":  # a column list or a query before any AS: not the form an incremental build filters
+            return None
+    return None
+
+
 def parse_file(path: Path, file_index: int = 0) -> tuple[list[Model], list[str]]:
     """The models and set-up statements of one file."""
     models, setup, last_comment = [], [], ""
     for n, (comment, stmt) in enumerate(split_statements(path.read_text())):
-        text = _comment_text(comment) or last_comment
+        incremental, own = _directive(comment, f"{path.name}, statement {n + 1}")
+        text = _comment_text(own) or last_comment
         last_comment = text
         m = CREATE.match(" ".join(t for k, t, _ in _tokens(stmt) if k != "comment"))
         if not m:
@@ -221,8 +279,13 @@ def parse_file(path: Path, file_index: int = 0) -> tuple[list[Model], list[str]]
             setup.append(stmt)  # CREATE TABLE IF NOT EXISTS x (columns): makes sure a source table exists
             continue
         reads = reads_of(stmt)
+        query = query_of(stmt) if kind == "table" else None
+        if incremental and kind != "table":
+            raise MartGraphError(f"{path.name}: {target} is a {kind}: only a table is built incrementally")
+        if incremental and query is None:
+            raise MartGraphError(f"{path.name}: {target} is incremental but not `CREATE TABLE {target} AS <query>`")
         models.append(Model(target, kind, path.name, (comment + "\n" if comment else "") + stmt, sorted(reads),
-                            text, (file_index, n)))
+                            text, (file_index, n), incremental, query))
     return models, setup
 
 

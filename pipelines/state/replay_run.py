@@ -16,7 +16,7 @@ import polars as pl
 from models.divergence import classify
 from models.replay import Replayer, StaleCheckpoint
 
-from ..core.store import get_state, insert_frame
+from ..core.store import get_state, insert_frame, set_state
 from .state import INT_TEXT, ORDER_COLS, RANGE_COLS, REPLAYED_TABLES, TABLE_EVENT, StateBuilder
 
 log = logging.getLogger(__name__)
@@ -165,6 +165,9 @@ def run_replay(con, settings, full: bool = False, window_blocks: int = 20_000) -
             con.execute(f"DELETE FROM replay_checkpoints WHERE cursor_block NOT IN (SELECT cursor_block FROM "
                         f"replay_checkpoints ORDER BY cursor_block DESC LIMIT {CHECKPOINTS_KEPT})")
         con.execute("DELETE FROM ingestion_state WHERE key = 'replay_reorg_from'")
+        if decoded > start or full or reorg_from is not None:  # rows of blocks after `start` may have changed:
+            # the marts rebuild from there (pipelines/marts/assets.py, build_marts)
+            set_state(con, "marts_dirty_from", min(int(get_state(con, "marts_dirty_from", str(start + 1))), start + 1))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -3,6 +3,10 @@
 --   A NONSTABLE quote is priced from the protocol's own data: the last oracle index (UpdateSpotState.spot) at or
 --   before the hour of a stable-quoted instrument whose base is that token (WETH ~ ETH), method
 --   'oracle:<symbol>'.  A quote with no such instrument stays NULL with method 'unpriced'.
+-- incremental: hour
+--   Exact: an hour's rows read the trades and sweeps of that hour (the grid) and the oracle readings before its
+--   end, all older than any row a change touches when the hour is before the watermark's; the quotes and their
+--   types (dim_instruments) are in the signature: a change there rebuilds the table in full.
 CREATE OR REPLACE TABLE mart_quote_prices_hourly AS
 WITH hours AS (
     SELECT DISTINCT date_trunc('hour', to_timestamp(block_timestamp)) AS hour FROM events_trade

@@ -3,6 +3,11 @@
 --   Fees: taker fee = floor(N*feeRatio/1e4) + floor(N*protocolFeeRatio/1e4); its exact split into maker
 --   rebates, LP fee and protocol fee comes from the replay (fills), which walks the same orders and curve.
 --   USD at the quote's price of the trade's hour (mart_quote_prices_hourly, its method beside it).
+-- incremental: hour (block_timestamp)
+--   Exact: a row reads its own trade or sweep, its block's fills and its hour's price; for an hour before the
+--   watermark's, none of them changed (later blocks only; prices exact as above).  Keyed by hour, not block: a
+--   late oracle reading changes the price of trades earlier in the same hour.  block_timestamp >= the hour's
+--   start selects the same rows and lets DuckDB skip the events' old row groups.
 CREATE OR REPLACE TABLE fact_trades AS
 WITH t AS (
     SELECT 'trade' AS kind, address AS instrument, expiry, trader, block_number, log_index, block_timestamp,

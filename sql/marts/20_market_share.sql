@@ -1,12 +1,16 @@
 -- Market share (method v1).
 -- mart_instrument_share_daily: each instrument's share of the protocol's taker volume (USD) that day.
+-- incremental: day
+--   Exact: the window is one day (PARTITION BY day) of mart_volume_daily.
 CREATE OR REPLACE TABLE mart_instrument_share_daily AS
 SELECT day, instrument, symbol, taker_volume_usd,
-       taker_volume_usd / nullif(sum(taker_volume_usd) OVER (PARTITION BY day), 0) AS share_of_protocol
+       taker_volume_usd / nullif(sum(taker_volume_usd::DECIMAL(38, 12)) OVER (PARTITION BY day)::DOUBLE, 0) AS share_of_protocol
 FROM mart_volume_daily;
 
 -- mart_book_vs_amm_daily: the share of taker notional filled by resting limit orders (Trade.takenValue)
 -- against the AMM curve (entryNotional - takenValue), per instrument and day.
+-- incremental: day
+--   Exact: a day's rows read fact_trades rows of that day only.
 CREATE OR REPLACE TABLE mart_book_vs_amm_daily AS
 SELECT day, instrument, symbol, sum(taken_value_wad)::DOUBLE / 1e18 AS book_notional_quote,
        sum(notional_wad - taken_value_wad)::DOUBLE / 1e18 AS amm_notional_quote,

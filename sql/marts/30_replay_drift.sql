@@ -8,6 +8,8 @@
 --   max_abs_wei, sum_abs_wei: |actual - expected| in the field's integer units (wei for WAD amounts);
 --   net_wei: Σ (actual - expected), whose sign, if steady, names the rounding direction to fix;
 --   max_rel_diff: max |diff| / max(|expected|, |actual|, 1); first_block / last_block: where it happened.
+--   Rebuilt in full every run (not incremental): replay_divergences holds a handful of rows, and the replay
+--   reclassifies rows of any age when it migrates an older warehouse (classify_legacy_divergences).
 CREATE OR REPLACE TABLE mart_replay_drift_daily AS
 SELECT to_timestamp(d.ts)::DATE AS day, d.instrument, i.symbol, d.event, d.field,
        count(*) AS divergences,

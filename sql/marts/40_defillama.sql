@@ -19,7 +19,14 @@
 -- chain: the warehouse's chain (warehouse_identity), chain_id beside it.
 CREATE TABLE IF NOT EXISTS warehouse_identity (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
 
+-- incremental: day
 CREATE OR REPLACE TABLE mart_defillama_daily AS
+-- Exact by day: a day's rows read fact_trades rows of that day (and each trader's first day over all history),
+-- the hourly AMM snapshots that close that day (those after the watermark's hour, the only ones the replay
+-- rewrites, close that day or later), liquidations and prices of that day; the chain's name (warehouse_identity)
+-- and the instruments are in the signature.  Written as one union of facts grouped by (day, instrument), so that
+-- the day filter reaches the scans of fact_trades.  Sums of trades add 12-place decimals, as in
+-- mart_volume_hourly: the same in any order.
 WITH ident AS (
     SELECT max(value) FILTER (WHERE key = 'chain') AS chain, max(value) FILTER (WHERE key = 'chain_id') AS chain_id
     FROM warehouse_identity
@@ -27,14 +34,14 @@ WITH ident AS (
 first_seen AS (SELECT trader, min(day) AS first_day FROM fact_trades WHERE kind = 'trade' GROUP BY 1),
 trades AS (
     SELECT day::DATE AS day, instrument, symbol,
-           coalesce(sum(notional_usd) FILTER (WHERE kind = 'trade'), 0) AS dailyVolume,
-           coalesce(sum(notional_quote) FILTER (WHERE kind = 'trade'), 0) AS dailyVolume_as_defillama,
-           sum(taker_fee_wad::DOUBLE / 1e18 * quote_usd) AS dailyFees,
-           sum((maker_fee_wad + lp_fee_wad)::DOUBLE / 1e18 * quote_usd) AS dailySupplySideRevenue,
-           sum(protocol_fee_wad::DOUBLE / 1e18 * quote_usd) AS dailyRevenue,
+           coalesce(sum(notional_usd::DECIMAL(38, 12)) FILTER (WHERE kind = 'trade'), 0)::DOUBLE AS dailyVolume,
+           coalesce(sum(notional_quote::DECIMAL(38, 12)) FILTER (WHERE kind = 'trade'), 0)::DOUBLE AS dailyVolume_as_defillama,
+           sum((taker_fee_wad::DOUBLE / 1e18 * quote_usd)::DECIMAL(38, 12))::DOUBLE AS dailyFees,
+           sum(((maker_fee_wad + lp_fee_wad)::DOUBLE / 1e18 * quote_usd)::DECIMAL(38, 12))::DOUBLE AS dailySupplySideRevenue,
+           sum((protocol_fee_wad::DOUBLE / 1e18 * quote_usd)::DECIMAL(38, 12))::DOUBLE AS dailyRevenue,
            count(DISTINCT trader) FILTER (WHERE kind = 'trade') AS dailyActiveUsers,
            count(DISTINCT trader) FILTER (WHERE kind = 'trade' AND day = f.first_day) AS dailyNewUsers,
-           string_agg(DISTINCT usd_method, ', ') AS usd_method
+           string_agg(DISTINCT usd_method, ', ' ORDER BY usd_method) AS usd_method
     FROM fact_trades LEFT JOIN first_seen f USING (trader)
     GROUP BY GROUPING SETS ((day), (day, instrument, symbol))
 ),
@@ -61,25 +68,38 @@ liq AS (
     SELECT day::DATE AS day, instrument, sum(notional_usd) AS dailyLiquidationVolume
     FROM mart_liquidations_daily GROUP BY GROUPING SETS ((day), (day, instrument))
 ),
-keys AS (SELECT day, instrument FROM trades UNION SELECT day, instrument FROM oi UNION SELECT day, instrument FROM liq)
+facts AS (  -- one row per source and key; a (day, instrument) has at most one of each
+    SELECT day, instrument, dailyVolume, dailyVolume_as_defillama, dailyFees, dailySupplySideRevenue, dailyRevenue,
+           dailyActiveUsers, dailyNewUsers, usd_method FROM trades
+    UNION ALL BY NAME
+    SELECT day, instrument, openInterestAtEnd, longOpenInterestAtEnd, shortOpenInterestAtEnd FROM oi
+    UNION ALL BY NAME
+    SELECT day, instrument, dailyLiquidationVolume FROM liq
+),
+keys AS (
+    SELECT day, instrument, max(dailyVolume) AS dailyVolume, max(dailyVolume_as_defillama) AS dailyVolume_as_defillama,
+           max(dailyFees) AS dailyFees, max(dailySupplySideRevenue) AS dailySupplySideRevenue,
+           max(dailyRevenue) AS dailyRevenue, max(openInterestAtEnd) AS openInterestAtEnd,
+           max(longOpenInterestAtEnd) AS longOpenInterestAtEnd, max(shortOpenInterestAtEnd) AS shortOpenInterestAtEnd,
+           max(dailyActiveUsers) AS dailyActiveUsers, max(dailyNewUsers) AS dailyNewUsers,
+           max(dailyLiquidationVolume) AS dailyLiquidationVolume, max(usd_method) AS usd_method
+    FROM facts GROUP BY day, instrument
+)
 SELECT k.day, i.chain, i.chain_id, k.instrument,
-       CASE WHEN k.instrument IS NULL THEN 'all' ELSE coalesce(t.symbol, o.symbol, d.symbol) END AS symbol,
-       coalesce(t.dailyVolume, 0) AS dailyVolume, coalesce(t.dailyVolume_as_defillama, 0) AS dailyVolume_as_defillama,
-       coalesce(t.dailyFees, 0) AS dailyFees, coalesce(t.dailyFees, 0) AS dailyUserFees,
-       coalesce(t.dailySupplySideRevenue, 0) AS dailySupplySideRevenue, coalesce(t.dailyRevenue, 0) AS dailyRevenue,
-       coalesce(t.dailyRevenue, 0) AS dailyProtocolRevenue,
-       o.openInterestAtEnd, o.longOpenInterestAtEnd, o.shortOpenInterestAtEnd,
-       coalesce(t.dailyActiveUsers, 0) AS dailyActiveUsers, coalesce(t.dailyNewUsers, 0) AS dailyNewUsers,
-       coalesce(l.dailyLiquidationVolume, 0) AS dailyLiquidationVolume,
-       t.usd_method,
+       CASE WHEN k.instrument IS NULL THEN 'all' ELSE d.symbol END AS symbol,
+       coalesce(k.dailyVolume, 0) AS dailyVolume, coalesce(k.dailyVolume_as_defillama, 0) AS dailyVolume_as_defillama,
+       coalesce(k.dailyFees, 0) AS dailyFees, coalesce(k.dailyFees, 0) AS dailyUserFees,
+       coalesce(k.dailySupplySideRevenue, 0) AS dailySupplySideRevenue, coalesce(k.dailyRevenue, 0) AS dailyRevenue,
+       coalesce(k.dailyRevenue, 0) AS dailyProtocolRevenue,
+       k.openInterestAtEnd, k.longOpenInterestAtEnd, k.shortOpenInterestAtEnd,
+       coalesce(k.dailyActiveUsers, 0) AS dailyActiveUsers, coalesce(k.dailyNewUsers, 0) AS dailyNewUsers,
+       coalesce(k.dailyLiquidationVolume, 0) AS dailyLiquidationVolume,
+       k.usd_method,
        'taker Trade.entryNotional in USD (quote converted); DefiLlama: entryNotional as USD, unconverted'
            AS volume_method,
        'taker fees = maker rebates + LP fees (supply side) + protocol fees (revenue), exact from the replay'
            AS fees_method,
        'openInterests x mark in USD, one-sided, last hourly snapshot of the day' AS oi_method
 FROM keys k CROSS JOIN ident i
-LEFT JOIN trades t ON t.day = k.day AND t.instrument IS NOT DISTINCT FROM k.instrument
-LEFT JOIN oi o ON o.day = k.day AND o.instrument IS NOT DISTINCT FROM k.instrument
-LEFT JOIN liq l ON l.day = k.day AND l.instrument IS NOT DISTINCT FROM k.instrument
 LEFT JOIN dim_instruments d ON d.instrument = k.instrument
 ORDER BY k.day, k.instrument NULLS FIRST;
