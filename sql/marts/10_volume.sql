@@ -61,7 +61,8 @@ GROUP BY ALL;
 -- incremental: day
 CREATE OR REPLACE TABLE mart_volume_daily_by_quote AS
 -- exact: a day's rows sum mart_volume_daily rows of that day
-SELECT day, quote_symbol, sum(trades) AS trades, sum(taker_volume_quote::DECIMAL(38, 12))::DOUBLE AS taker_volume_quote,
+SELECT day, quote_symbol, sum(trades) AS trades,
+       sum(taker_volume_quote::DECIMAL(38, 12))::DOUBLE AS taker_volume_quote,
        sum(sweep_volume_quote::DECIMAL(38, 12))::DOUBLE AS sweep_volume_quote,
        sum(taker_volume_usd::DECIMAL(38, 12))::DOUBLE AS taker_volume_usd,
        sum(total_volume_usd::DECIMAL(38, 12))::DOUBLE AS total_volume_usd

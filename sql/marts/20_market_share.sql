@@ -4,7 +4,8 @@
 --   Exact: the window is one day (PARTITION BY day) of mart_volume_daily.
 CREATE OR REPLACE TABLE mart_instrument_share_daily AS
 SELECT day, instrument, symbol, taker_volume_usd,
-       taker_volume_usd / nullif(sum(taker_volume_usd::DECIMAL(38, 12)) OVER (PARTITION BY day)::DOUBLE, 0) AS share_of_protocol
+       taker_volume_usd / nullif(sum(taker_volume_usd::DECIMAL(38, 12)) OVER (PARTITION BY day)::DOUBLE, 0)
+           AS share_of_protocol
 FROM mart_volume_daily;
 
 -- mart_book_vs_amm_daily: the share of taker notional filled by resting limit orders (Trade.takenValue)

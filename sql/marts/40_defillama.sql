@@ -35,9 +35,11 @@ first_seen AS (SELECT trader, min(day) AS first_day FROM fact_trades WHERE kind 
 trades AS (
     SELECT day::DATE AS day, instrument, symbol,
            coalesce(sum(notional_usd::DECIMAL(38, 12)) FILTER (WHERE kind = 'trade'), 0)::DOUBLE AS dailyVolume,
-           coalesce(sum(notional_quote::DECIMAL(38, 12)) FILTER (WHERE kind = 'trade'), 0)::DOUBLE AS dailyVolume_as_defillama,
+           coalesce(sum(notional_quote::DECIMAL(38, 12)) FILTER (WHERE kind = 'trade'), 0)::DOUBLE
+               AS dailyVolume_as_defillama,
            sum((taker_fee_wad::DOUBLE / 1e18 * quote_usd)::DECIMAL(38, 12))::DOUBLE AS dailyFees,
-           sum(((maker_fee_wad + lp_fee_wad)::DOUBLE / 1e18 * quote_usd)::DECIMAL(38, 12))::DOUBLE AS dailySupplySideRevenue,
+           sum(((maker_fee_wad + lp_fee_wad)::DOUBLE / 1e18 * quote_usd)::DECIMAL(38, 12))::DOUBLE
+               AS dailySupplySideRevenue,
            sum((protocol_fee_wad::DOUBLE / 1e18 * quote_usd)::DECIMAL(38, 12))::DOUBLE AS dailyRevenue,
            count(DISTINCT trader) FILTER (WHERE kind = 'trade') AS dailyActiveUsers,
            count(DISTINCT trader) FILTER (WHERE kind = 'trade' AND day = f.first_day) AS dailyNewUsers,

@@ -1,5 +1,7 @@
 """The marts' runner: CREATE targets and reads parsed from SQL files, built in dependency order; a cycle, an
 unknown table or a table created twice is a clear error."""
+import re
+
 import duckdb
 import pytest
 
@@ -93,3 +95,49 @@ def test_the_project_marts_form_a_graph_over_the_upstream_tables():
         assert m.description, m.name
     assert len(names) == len(set(names)) == 21
     assert reads_of("SELECT * FROM memory.main.fills f, instruments AS i") == {"fills", "instruments"}
+
+
+def test_the_incremental_directive_is_parsed_from_a_tables_own_comment_block(tmp_path):
+    d = _write(tmp_path, {"a.sql": "-- hourly (v1): trades per hour.\n-- incremental: hour (ts)\n"
+                                   "--   exact: an hour reads its own trades.\n"
+                                   "CREATE OR REPLACE TABLE hourly AS\nWITH t AS (SELECT * FROM events_trade)\n"
+                                   "SELECT ts, date_trunc('hour', to_timestamp(ts)) AS hour FROM t;\n"
+                                   "-- incremental: day\nCREATE TABLE daily AS SELECT hour::DATE AS day FROM hourly;\n"
+                                   "-- by block\n-- INCREMENTAL:block_number\n"
+                                   "CREATE TABLE blocks AS SELECT 1 AS block_number FROM fills;\n"
+                                   "CREATE TABLE plain AS SELECT * FROM daily;"})
+    by = load_graph(d, SOURCES).by_name()
+    assert (by["hourly"].incremental.key, by["hourly"].incremental.unit, by["hourly"].incremental.seconds) == \
+        ("hour", "hour", "ts")
+    assert by["hourly"].description == "hourly (v1): trades per hour.\n  exact: an hour reads its own trades."
+    assert by["hourly"].query.startswith("WITH t AS (SELECT * FROM events_trade)") and by["hourly"].query.endswith("t")
+    assert (by["daily"].incremental.unit, by["daily"].incremental.seconds) == ("day", None)
+    assert by["daily"].description == by["hourly"].description  # a directive alone is no comment of its own
+    assert by["daily"].query == "SELECT hour::DATE AS day FROM hourly"
+    assert by["blocks"].incremental.unit == "block" and by["blocks"].description == "by block"
+    assert by["plain"].incremental is None and by["plain"].description == "by block"  # not inherited
+
+
+@pytest.mark.parametrize("sql, error", [
+    ("-- incremental: hour\nCREATE VIEW v AS SELECT 1 AS hour FROM fills;", "v is a view: only a table"),
+    ("-- incremental: hour\n-- incremental: day\nCREATE TABLE t AS SELECT 1 FROM fills;", "given 2 times"),
+    ("-- incremental: week\nCREATE TABLE t AS SELECT 1 FROM fills;", "the key one of hour, day, block_number"),
+    ("-- incremental: hour, ts\nCREATE TABLE t AS SELECT 1 FROM fills;", "should read `-- incremental: <key>`"),
+    ("-- incremental: block_number (ts)\nCREATE TABLE t AS SELECT 1 FROM fills;", "needs no seconds column"),
+])
+def test_a_malformed_or_misplaced_directive_is_an_error_naming_the_file(tmp_path, sql, error):
+    d = _write(tmp_path, {"m.sql": sql})
+    with pytest.raises(MartGraphError, match=r"m\.sql.*" + re.escape(error)):
+        load_graph(d, SOURCES)
+
+
+def test_the_project_declares_which_marts_are_incremental():
+    inc = {m.name: (m.incremental.key, m.incremental.seconds) for m in GRAPH.models if m.incremental}
+    assert inc == {"mart_quote_prices_hourly": ("hour", None), "fact_trades": ("hour", "block_timestamp"),
+                   "mart_volume_hourly": ("hour", None), "mart_volume_daily": ("day", None),
+                   "mart_volume_daily_by_quote": ("day", None), "mart_volume_daily_protocol": ("day", None),
+                   "mart_fees_daily": ("day", None), "mart_instrument_share_daily": ("day", None),
+                   "mart_book_vs_amm_daily": ("day", None), "mart_defillama_daily": ("day", None)}
+    tables = {m.name for m in GRAPH.models if m.kind == "table"}
+    assert tables - set(inc) == {"mart_replay_drift_daily"}  # rebuilt in full: its file says why
+    assert "incremental:" not in "".join(m.description for m in GRAPH.models)
