@@ -61,12 +61,14 @@ MART_CHECKS = [  # (table, check, description): run in the marts' step, after th
 
 # Incremental builds (docs/architecture.md, "Marts").  The replay records in ingestion_state.marts_dirty_from the
 # earliest block whose rows it or the ingestion changed (in its own transaction); each build moves that watermark
-# onto every model's row of mart_builds (dirty_from) and clears it, and a model built clears its own.  A model's
-# row also holds its signature: its SQL, its upstream models' signatures and the content of CONTENT_INPUTS it
-# reads.  A table is rebuilt in full when it has no row (an older warehouse, a first build), when its signature
-# changed (its SQL, an upstream model's SQL, an instrument or its quote type, the chain's name), when the table is
-# missing, or when no replay checkpoint lies before the watermark; else, if something changed, from the bucket
-# of its key that holds the watermark's time on (incremental_build); else it is left as it is.
+# onto every model's row of mart_builds (dirty_from) and clears it; a model built clears its own and marks the
+# tables reading it from the same block (in full: -1), which matters when a selection built them before it.  A
+# model's row also holds its signature: its SQL, its upstream models' signatures and the content of
+# CONTENT_INPUTS it reads.  A table is rebuilt in full when it has no row (an older warehouse, a first build), when
+# its signature changed (its SQL, an upstream model's SQL, an instrument or its quote type, the chain's name), when
+# the table is missing, when no replay checkpoint lies before the watermark, or when a table it reads was rebuilt
+# in full; else, if something changed, from the bucket of its key that holds the watermark's time on
+# (incremental_build); else it is left as it is.
 BUILDS_DDL = ("CREATE TABLE IF NOT EXISTS mart_builds (model VARCHAR PRIMARY KEY, signature VARCHAR NOT NULL, "
               "dirty_from BIGINT, built_to BIGINT, mode VARCHAR, built_at TIMESTAMP)")
 WATERMARK = "marts_dirty_from"
