@@ -109,8 +109,10 @@ class Variant:
         self.env = {**os.environ, "DAGSTER_HOME": str(home), "OYSTER_DEVNET_SIZE": size,
                     "OYSTER_DUCKDB_PATH": str(self.db)}
         self.env.pop("OYSTER_CONFIG_FILE", None)
-        self.config = IN_PROCESS if name in ("before", "before-in-process") else None
-        self.timed_config = IN_PROCESS if name == "before-in-process" else None
+        # a tree whose job already sets the in-process executor takes no executor config (it would be refused)
+        own = "in_process_executor" in (self.tree / "pipelines" / "definitions.py").read_text()
+        self.config = IN_PROCESS if name in ("before", "before-in-process") and not own else None
+        self.timed_config = IN_PROCESS if name == "before-in-process" and not own else None
         # set-up, not a figure; its success is not required (the oldest baseline fails its Observer check on a
         # past block after landing and replaying everything); the timed runs must succeed
         self.fill_s, _ = run(self.tree, self.env, hold, self.config, check=False)
