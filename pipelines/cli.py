@@ -1,9 +1,10 @@
-"""Command line: `python -m pipelines.cli check | summary | dashboard | audit | reset | schema`.
+"""Command line: `python -m pipelines.cli check | summary | dashboard | audit | reset | schema | partitions`.
 
 Every command loads and validates the settings first: a bad one stops it with one line (`error: bad setting ...`)
 and exit status 2, before any work.  Commands that read the warehouse compare its identity with the settings.
 """
 import argparse
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -101,6 +102,27 @@ def reset(s: Settings, yes: bool) -> int:
     return 0
 
 
+def partitions(s: Settings) -> int:
+    """Add the backfill's block-range partition keys (landed_logs) up to head - confirmations to the Dagster
+    instance of $DAGSTER_HOME: what the sensor block_range_partitions does where a daemon runs."""
+    import dagster as dg
+
+    from .ingest.backfill import PARTITIONS, add_keys, node_head
+    head = node_head(s)
+    if head is None:
+        raise RuntimeError("the devnet history is not built yet: run `make demo` (or ingest_job) first")
+    if not os.environ.get("DAGSTER_HOME"):
+        raise RuntimeError("DAGSTER_HOME is not set: partition keys live in a Dagster instance (the Makefile's is "
+                           "data/dagster_home)")
+    with dg.DagsterInstance.get() as instance:
+        new = add_keys(instance, s, head)
+        keys = instance.get_dynamic_partitions(PARTITIONS)
+    print(f"{len(new)} partition keys added to {PARTITIONS} (head {head}, {s.confirmations} confirmations, "
+          f"{s.backfill_partition_blocks:,} blocks each); {len(keys)} in all"
+          + (f": {keys[0]}...{keys[-1]}" if keys else ""))
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="oyster-lens")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -128,6 +150,8 @@ def main(argv=None) -> int:
     x.add_argument("warehouses", nargs="*", help="chains (folders under data/, e.g. base blast) or .duckdb files; "
                                                  "default: every published warehouse found")
     x.add_argument("--out", help="the combined file (default data/all-chains/oyster.duckdb)")
+    sub.add_parser("partitions", help="add the backfill's block-range partition keys (landed_logs) up to the head to "
+                                      "the Dagster instance ($DAGSTER_HOME), as the sensor block_range_partitions does")
     verify.add_parser(sub)
     args = p.parse_args(argv)
     try:
@@ -171,6 +195,8 @@ def main(argv=None) -> int:
             print(f"dashboard: {out.resolve()} ({len(counts)} panels, "
                   f"{sum(1 for n in counts.values() if n)} with data)")
             return 0
+        if args.cmd == "partitions":
+            return partitions(settings)
         if args.cmd == "schema":
             (SQL_DIR / "schema" / "events.sql").write_text(events_sql())
             return 0

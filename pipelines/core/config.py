@@ -56,7 +56,9 @@ class Settings:
     max_retries: int = 6
     reorg_window: int = 64
     verify_depth: int = 0  # blocks below the head checked in full (every header, bloom completeness); 0 = all
-    backfill_workers: int = 4  # parallel fetch workers of backfill_job
+    backfill_workers: int = 4  # block ranges landed_logs (backfill_job) fetches at once
+    # blocks in one landed_logs partition (a key names an aligned range: 000015700000-000015799999); the devnets: 50
+    backfill_partition_blocks: int = 100_000
     duckdb_path: str = ""  # '' = data/<chain>/oyster.duckdb (the devnet: data/devnet-<size>/oyster.duckdb)
     quote_decimals: dict = field(default_factory=dict)
     # where each setting came from ('default', the file's name, or the variable), for messages; not compared
@@ -100,7 +102,7 @@ ENV = {
     "OYSTER_REQUESTS_IN_FLIGHT": "requests_in_flight", "OYSTER_MAX_RETRIES": "max_retries",
     "OYSTER_REORG_WINDOW": "reorg_window", "OYSTER_DEVNET_LAYOUT": "devnet_layout",
     "OYSTER_ORDER_SPACING": "order_spacing", "OYSTER_VERIFY_DEPTH": "verify_depth",
-    "OYSTER_BACKFILL_WORKERS": "backfill_workers",
+    "OYSTER_BACKFILL_WORKERS": "backfill_workers", "OYSTER_BACKFILL_PARTITION_BLOCKS": "backfill_partition_blocks",
 }
 # variables read elsewhere (not settings): a typo of a setting's variable is warned about, these are not
 OTHER_VARS = {"OYSTER_CONFIG_FILE"}
@@ -111,6 +113,7 @@ INT_RANGES = {
     "max_block_span": (1, 10_000_000), "spans_per_request": (1, 1000), "requests_in_flight": (1, 64),
     "max_retries": (0, 100), "reorg_window": (1, 1_000_000), "observer_samples": (1, 1000),
     "order_spacing": (1, 5), "verify_depth": (0, 10_000_000), "backfill_workers": (1, 64),
+    "backfill_partition_blocks": (10, 100_000_000),
 }
 QUOTE_DECIMALS = (0, 18)  # amounts are WAD: a quote's decimals divide 1e18
 DEVNET_LAYOUTS = {"legacy": 5, "current": 1}  # the devnet's ABI layout -> its order spacing

@@ -1,9 +1,11 @@
 """Ingestion assets: the raw_logs step (chain -> raw_logs and the ingestion tables, by block range) and the
 event_tables step (raw -> one asset per events_<name> table, quarantine and the decoded_logs view).
 
-raw_logs decides whether a run has anything to do: when no block landed since the last run (and no reorg, and
-the private warehouse is what was last published) it yields no materialization, so every step after it (decode,
-replay, marts, dashboard, their checks, publication) is skipped and a scheduled run costs a head request.
+raw_logs decides whether a run has anything to do: when no block landed since the last run (and no reorg, no
+landing file continues the warehouse, and the private warehouse is what was last published) it yields no
+materialization, so every step after it (decode, replay, marts, dashboard, their checks, publication) is skipped
+and a scheduled run costs a head request.  It lands the backfill's files (landed_logs, pipelines.ingest.backfill)
+before asking the node, and adds the block-range partition keys the head has reached.
 """
 import dagster as dg
 
@@ -13,7 +15,8 @@ from ..core.publish import WriterRun, unpublished
 from ..core.quality import check_scope, full_checks_requested, mark_checked, sql_check, warm_up
 from ..core.resources import OysterConfig, Warehouse
 from ..core.store import get_state, reader
-from .ingest import EVENT_TABLES, check_reorg, decode, land
+from .backfill import LANDED, add_keys, backfill_fetching, land_with_landing, landing_files, next_file
+from .ingest import EVENT_TABLES, check_reorg, decode
 
 WRITER_POOL = "duckdb_writer"  # one writer at a time (DuckDB allows one writing process per file)
 # written by the raw_logs step (warehouse_identity by the run's preflight, reported with it)
@@ -24,20 +27,28 @@ DECODED_TABLES = (*EVENT_TABLES, "quarantine", "decoded_logs")  # the decode ste
 
 def nothing_new(db_path: str, source, s) -> str | None:
     """Why this run can stop after raw_logs, or None when it has work.  Read-only: a run with nothing new does not
-    touch the warehouse file."""
+    touch the warehouse file.  A landing file that continues the warehouse is work; blocks a backfill is fetching
+    (its lock held in the landing folder) are not, until their file is there."""
     if unpublished(db_path):
         return None
     try:
         with reader(db_path) as con:
             covered = int(get_state(con, "covered_to", str(s.start_block - 1)))
             decoded = int(get_state(con, "decoded_to", "-1"))
+            if next_file(landing_files(s.landing_dir), covered) is not None:
+                return None
             target = source.head() - s.confirmations
-            if covered < target or decoded < covered:
+            waiting = covered < target and backfill_fetching(s.landing_dir)
+            if (covered < target and not waiting) or decoded < covered:
                 return None
             if check_reorg(con, source, s.reorg_window) is not None:  # hashes differ: it tries to repair, and
                 return None  # cannot on a read-only connection (raises); either way, the writer repairs it
     except Exception:  # noqa: BLE001 - a reorg repair refused read-only, a file being written: do the full run
         return None
+    if waiting:
+        return (f"nothing new to land: blocks up to {covered} are landed and published; a backfill is fetching "
+                f"block ranges into {s.landing_dir} (head {target + s.confirmations}): the blocks after {covered} "
+                "land when their file is there")
     return (f"nothing new: blocks up to {covered} are landed (head {target + s.confirmations}, "
             f"{s.confirmations} confirmations) and published")
 
@@ -54,7 +65,9 @@ def _sql(con, asset: str, name: str, check: str, scope) -> dg.AssetCheckResult:
 # not one per check (every step costs a scheduled run event-log writes, even when it is skipped).
 @dg.multi_asset(
     name="raw_logs",
-    specs=[table_spec(t, "ingestion") for t in INGESTION_TABLES],
+    # raw_logs lands landed_logs' files: lineage only (no input is loaded), so an ingest_job run, which does not
+    # select landed_logs, is never held back by its partitions
+    specs=[table_spec(t, "ingestion", deps=[LANDED] if t == "raw_logs" else ()) for t in INGESTION_TABLES],
     check_specs=[_spec("raw_logs", "raw_logs_cover_without_gaps", "Landed block ranges leave no gap."),
                  _spec("raw_logs", "raw_logs_are_unique", "Each log landed once.")],
     pool=WRITER_POOL, can_subset=True)  # can_subset: its outputs are optional, so it may yield nothing
@@ -63,13 +76,22 @@ def raw_logs(context: dg.AssetExecutionContext, oyster: OysterConfig, chain: Cha
     s = oyster.settings()
     context.log.info(f"chain {s.chain} via {s.safe_rpc_url}, DuckDB {s.duckdb_path}")
     with chain.open() as source:
+        if not chain.parquet_dir:  # the block-range partitions the head has reached (landed_logs, the backfill)
+            try:
+                added = add_keys(context.instance, s, source.head())
+                if added:
+                    context.log.info(f"{len(added)} block-range partitions added ({added[0]} .. {added[-1]})")
+            except Exception as e:  # noqa: BLE001 - the instance's storage: never a reason to stop ingesting
+                context.log.warning(f"block-range partitions not added: {type(e).__name__}: {e}")
         idle = nothing_new(s.duckdb_path, source, s)
         if idle:
             context.log.info(f"{idle}: skipping decode, replay, marts, dashboard, checks and publication")
             return
         warm_up()  # the replay's Great Expectations suites: imported while this step waits on the node
         with warehouse.writer() as con:
-            r = land(con, source, s, report=context.log.info)  # progress lines at most every 10 s
+            # the backfill's landing files that continue the warehouse, then the node (progress lines at most
+            # every 10 s)
+            r = land_with_landing(con, source, s, report=context.log.info)
             changed = [b for b in (r.from_block if r.from_block <= r.to_block else None, r.reorg_from) if b is not None]
             scope = check_scope(con, "raw_logs", min(changed, default=None), full_checks_requested(context))
             checks = [_sql(con, "raw_logs", "raw_logs_cover_without_gaps", "coverage_gaps", scope),

@@ -53,6 +53,8 @@ def refused(env=None, path=None) -> str:
     ("OYSTER_DEVNET_LAYOUT", "newest", ["devnet_layout = 'newest'", "legacy, current"]),
     ("OYSTER_ORDER_SPACING", "3", ["order_spacing = '3'", "5 (Base, Blast) or 1"]),
     ("OYSTER_ORDER_SPACING", "1", ["order_spacing = 1", "5 for the legacy devnet layout"]),
+    ("OYSTER_BACKFILL_PARTITION_BLOCKS", "5", ["backfill_partition_blocks = '5'", "from 10 to 100,000,000"]),
+    ("OYSTER_BACKFILL_PARTITION_BLOCKS", "1e5", ["backfill_partition_blocks = '1e5'", "whole number"]),
 ])
 def test_each_bad_variable_is_refused_in_one_line_naming_it(var, value, words):
     msg = refused({var: value})
@@ -107,6 +109,18 @@ def test_a_typo_in_a_variable_is_warned_about():
     s = load_settings(env={"OYSTER_START_BLOK": "5"})
     assert any("OYSTER_START_BLOK" in w for w in s.warnings)
     assert not load_settings(env={"OYSTER_START_BLOCK": "5"}).warnings
+
+
+def test_the_backfill_partition_size_is_per_chain_and_can_be_overridden():
+    # real chains: 100,000 blocks a partition (~2.3 days of 2 s blocks); the devnets: 50 (several partitions)
+    base = load_settings(env=BASE)
+    assert (base.backfill_partition_blocks, base.origin["backfill_partition_blocks"]) == (100_000, "base.yaml")
+    devnet = load_settings(env={})
+    assert (devnet.backfill_partition_blocks, devnet.origin["backfill_partition_blocks"]) == (50, "devnet.yaml")
+    assert load_settings(env={"OYSTER_CHAIN": "devnet-current"}).backfill_partition_blocks == 50
+    s = load_settings(env={**BASE, "OYSTER_BACKFILL_PARTITION_BLOCKS": "250_000"})
+    assert (s.backfill_partition_blocks, s.origin["backfill_partition_blocks"]) == (
+        250_000, "OYSTER_BACKFILL_PARTITION_BLOCKS")
 
 
 def test_environment_overrides_the_file_and_says_where_each_setting_came_from():
