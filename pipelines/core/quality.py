@@ -14,6 +14,7 @@ No mark yet, a full rebuild, or the run tag `oyster/full_checks=true`: the whole
 Importing GE takes ~5 s of a CPU; `warm_up()` starts a worker process that imports it while the run lands,
 decodes and replays (pipelines/core/ge_worker.py), and the suites run there.
 """
+import atexit
 import json
 import os
 import subprocess
@@ -143,6 +144,8 @@ def warm_up() -> None:
             _worker = GeWorker()
         except OSError:
             _worker = None  # validated in process instead
+        else:
+            atexit.register(stop_worker)  # a run that ends before its checks: no import left running
 
 
 def stop_worker() -> None:

@@ -12,7 +12,7 @@ import dagster as dg
 from ..chain.resources import ChainSource
 from ..core.catalog import check_result, materialize, table_spec
 from ..core.publish import WriterRun, unpublished
-from ..core.quality import check_scope, full_checks_requested, mark_checked, sql_check, warm_up
+from ..core.quality import check_scope, full_checks_requested, mark_checked, sql_check, stop_worker, warm_up
 from ..core.resources import OysterConfig, Warehouse
 from ..core.store import get_state, reader
 from .backfill import LANDED, add_keys, backfill_fetching, land_with_landing, landing_files, next_file
@@ -75,6 +75,7 @@ def raw_logs(context: dg.AssetExecutionContext, oyster: OysterConfig, chain: Cha
              run_lock: WriterRun):
     s = oyster.settings()
     context.log.info(f"chain {s.chain} via {s.safe_rpc_url}, DuckDB {s.duckdb_path}")
+    warm_up()  # the replay's Great Expectations suites: imported while this step starts the node and lands
     with chain.open() as source:
         if not chain.parquet_dir:  # the block-range partitions the head has reached (landed_logs, the backfill)
             try:
@@ -86,8 +87,8 @@ def raw_logs(context: dg.AssetExecutionContext, oyster: OysterConfig, chain: Cha
         idle = nothing_new(s.duckdb_path, source, s)
         if idle:
             context.log.info(f"{idle}: skipping decode, replay, marts, dashboard, checks and publication")
+            stop_worker()
             return
-        warm_up()  # the replay's Great Expectations suites: imported while this step waits on the node
         with warehouse.writer() as con:
             # the backfill's landing files that continue the warehouse, then the node (progress lines at most
             # every 10 s)
