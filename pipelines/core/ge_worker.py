@@ -101,10 +101,10 @@ def validate(gx, table: str, df) -> dict:
 
 
 def main() -> None:
+    out = sys.stdout
+    sys.stdout = sys.stderr  # anything GE prints (importing included) must not mix with the answers
     gx = import_ge()
     import pandas as pd
-    out = sys.stdout
-    sys.stdout = sys.stderr  # anything GE prints must not mix with the answers
     print(json.dumps({"ready": True}), file=out, flush=True)
     for line in sys.stdin:  # EOF (the run closed the pipe, or died): exit
         req = json.loads(line)

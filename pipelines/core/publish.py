@@ -117,14 +117,18 @@ def _copy(src, dst) -> None:
     try:
         while done < size:
             n = os.copy_file_range(src.fileno(), dst.fileno(), size - done, done, done)
-            if n == 0:
+            if n == 0:  # the kernel copied nothing more before the end: user space does the rest
                 break
             done += n
     except OSError:  # not on this kernel or across file systems: copy what is left in user space
+        pass
+    if done < size:
         src.seek(done)
         dst.seek(done)
         shutil.copyfileobj(src, dst, 16 << 20)
         dst.flush()
+    if os.fstat(dst.fileno()).st_size != size:
+        raise RuntimeError(f"the published copy has {os.fstat(dst.fileno()).st_size} bytes, not {size}")
 
 
 def _fsync_dir(d: Path) -> None:
@@ -211,6 +215,31 @@ def run_lock(db_path: str, timeout: float = 3600, log=None, holder: str = ""):
             fcntl.flock(f, fcntl.LOCK_UN)
     finally:
         f.close()
+
+
+@contextmanager
+def run_lock_if_free(db_path: str):
+    """Yields (state, holder): ("free", "") with the run lock held until the block ends; ("busy", who holds it);
+    ("missing", "") when no run lock file exists (no run has used this warehouse).  Never waits, never writes:
+    the lock file is opened read-only (flock needs no write access) and not created."""
+    try:
+        fd = os.open(str(db_path) + ".run.lock", os.O_RDONLY)
+    except FileNotFoundError:
+        yield "missing", ""
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
+            yield "busy", holder or "a run"
+            return
+        try:
+            yield "free", ""
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 class WriterRun(dg.ConfigurableResource):

@@ -17,6 +17,7 @@ decodes and replays (pipelines/core/ge_worker.py), and the suites run there.
 import atexit
 import json
 import os
+import select
 import subprocess
 import sys
 import tempfile
@@ -26,10 +27,11 @@ from pathlib import Path
 import dagster as dg
 
 from . import ge_worker
-from .store import get_state, set_state
+from .store import get_state, set_state, since_seconds
 
 CHECKS_DIR = Path(__file__).resolve().parents[2] / "sql" / "checks"
 FULL_CHECKS_TAG = "oyster/full_checks"  # a run tag: "true" checks whole tables
+NO_HOURS = 2 ** 62  # a Scope's from_ts when the step writes no hourly rows
 
 
 @dataclass(frozen=True)
@@ -37,22 +39,27 @@ class Scope:
     """The rows a step's checks look at: blocks >= from_block (-1: everything), and the rows of hours that start
     at or after from_ts (an hour's snapshot row carries the block before the hour's first event)."""
     from_block: int = -1
-    from_ts: int = -1
+    from_ts: int = NO_HOURS
 
     @property
     def whole(self) -> bool:
         return self.from_block < 0
 
     def describe(self) -> str:
-        return "whole table" if self.whole else f"blocks >= {self.from_block}"
+        if self.whole:
+            return "whole table"
+        return f"blocks >= {self.from_block}" + (f" (hourly rows: ts >= {self.from_ts})" if self.from_ts < NO_HOURS
+                                                   else "")
 
 
 WHOLE = Scope()
 
 
-def check_scope(con, step: str, changed_from: int | None, full: bool = False) -> Scope:
+def check_scope(con, step: str, changed_from: int | None, full: bool = False, hourly: bool = False) -> Scope:
     """The scope of `step`'s checks: from the first block this run rewrote (changed_from; None: nothing) or the
-    first block the step's checks have not passed on, whichever is earlier."""
+    first block the step's checks have not passed on, whichever is earlier.  hourly: the step writes hourly
+    snapshot rows, which carry the block before their hour's first event: those of the hours after the replay's
+    checkpoint before that block are in scope too (no such checkpoint kept: the whole tables)."""
     checked = get_state(con, f"checked_to:{step}")
     if full or checked is None:
         return WHOLE
@@ -61,9 +68,11 @@ def check_scope(con, step: str, changed_from: int | None, full: bool = False) ->
         first = min(first, changed_from)
     if first <= 0:
         return WHOLE
-    # the hour of the first event at or after `first`: hourly rows the replay wrote for it start there
-    ts = con.execute("SELECT min(block_timestamp) FROM raw_logs WHERE block_number >= ?", [first]).fetchall()[0][0]
-    return Scope(first, 2 ** 62 if ts is None else ts // 3600 * 3600)  # no log since: no new hour either
+    if not hourly:
+        return Scope(first)
+    # the replay writes a snapshot row for every hour after its checkpoint's last hour (quiet hours included)
+    since = since_seconds(con, first)
+    return WHOLE if since is None else Scope(first, since)
 
 
 def mark_checked(con, step: str, to_block: int, blocking_results, ran_all: bool) -> None:
@@ -98,28 +107,44 @@ GE_SCOPE = {
     "lp_ranges": "added_block >= $b OR removed_block >= $b OR status = 'OPEN'",
 }
 
+# How long the worker may take: to import GE (~5 s of a CPU; minutes on a machine that is swapping), and to
+# validate one table's rows in scope (a whole-table check of a large table: minutes)
+START_TIMEOUT = 300.0
+ANSWER_TIMEOUT = 1800.0
+
+
 class GeWorker:
     """The Great Expectations worker process (pipelines/core/ge_worker.py): started early, used by ge_check."""
 
     def __init__(self):
         root = Path(__file__).resolve().parents[2]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+        self.stderr = tempfile.TemporaryFile(mode="w+")  # its traceback, if it fails, goes into the error
         self.proc = subprocess.Popen([sys.executable, "-m", "pipelines.core.ge_worker"], cwd=root, env=env,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
                                      text=True, bufsize=1)
         self.ready = False
 
+    def _line(self, timeout: float) -> str:
+        """The worker's next answer; a worker silent for `timeout` s is stuck: an error (the caller validates in
+        process instead), never a run waiting forever with the warehouse's locks held."""
+        if not select.select([self.proc.stdout], [], [], timeout)[0]:
+            raise RuntimeError(f"the Great Expectations worker did not answer within {timeout:.0f} s")
+        line = self.proc.stdout.readline()
+        if not line:
+            self.stderr.seek(0)
+            raise RuntimeError(f"the Great Expectations worker exited ({self.proc.poll()}): "
+                               f"{self.stderr.read()[-300:]}")
+        return line
+
     def validate(self, table: str, path: str) -> dict:
         if not self.ready:
-            if json.loads(self.proc.stdout.readline() or "{}").get("ready") is not True:
+            if json.loads(self._line(START_TIMEOUT)).get("ready") is not True:
                 raise RuntimeError("the Great Expectations worker did not start")
             self.ready = True
         self.proc.stdin.write(json.dumps({"table": table, "path": path}) + "\n")
         self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the Great Expectations worker exited ({self.proc.poll()})")
-        answer = json.loads(line)
+        answer = json.loads(self._line(ANSWER_TIMEOUT))
         if "error" in answer:
             raise RuntimeError(answer["error"])
         return answer
@@ -129,7 +154,7 @@ class GeWorker:
         # unloading GE's modules)
         self.proc.kill()
         self.proc.wait()
-        for f in (self.proc.stdin, self.proc.stdout):
+        for f in (self.proc.stdin, self.proc.stdout, self.stderr):
             f.close()
 
 

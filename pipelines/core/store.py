@@ -136,3 +136,13 @@ def insert_frame(con, table: str, frame: pl.DataFrame, types: dict[str, str] | N
         con.execute(f"{verb} INTO {table} ({', '.join(cols)}) SELECT {sel} FROM _frame")
     finally:
         con.unregister("_frame")
+
+
+def since_seconds(con, block: int) -> int | None:
+    """A Unix time at or before every row a change at `block` or later can touch: the last hour the replay had seen
+    at its newest checkpoint before `block` (events after it are later; the hourly snapshots it writes next are
+    after that hour).  None when no checkpoint lies before `block` (then a mart is rebuilt in full, a check
+    looks at the whole table)."""
+    rows = con.execute("SELECT last_ts FROM replay_checkpoints WHERE cursor_block < ? ORDER BY cursor_block DESC "
+                       "LIMIT 1", [block]).fetchall()
+    return int(rows[0][0] or 0) if rows else None

@@ -25,7 +25,7 @@ Landing: ingest_job's raw_logs lands, before asking the node, the landing files 
 coverage and idempotency are the same), then the node's blocks up to the next landing file, that file, and so on
 to the head; files wholly landed are deleted.  While a backfill is fetching (it holds `.fetching.lock` in the
 landing folder, shared; released when its process ends, however it ends) raw_logs lands the files that continue
-the warehouse and does not ask the node for the blocks the backfill is fetching.  After a run that materialized
+the warehouse and asks the node for no block after them until the backfill ends.  After a run that materialized
 landed_logs succeeds, the sensor continue_after_backfill (definitions.py) starts ingest_job, which lands the
 files, replays, checks, builds the marts and publishes; without a Dagster daemon, run ingest_job by hand.
 """
@@ -54,6 +54,7 @@ from ..core.config import Settings
 from ..core.preflight import SettingsRefused, devnet_head
 from ..core.progress import Progress
 from ..core.resources import OysterConfig
+from ..core.publish import run_lock_if_free
 from ..core.store import RAW_COLUMNS, get_state, reader
 from .ingest import NEW_INSTRUMENT, LandResult, check_reorg, land, parse_new_instruments
 
@@ -303,10 +304,16 @@ def _warehouse_view(s: Settings) -> tuple[int, list[tuple[str, int]], str | None
     if not Path(s.duckdb_path).exists():
         return s.start_block - 1, [], "no warehouse yet"
     try:
-        warehouse_identity.check_file(s.duckdb_path, s)
-        with reader(s.duckdb_path) as con:
-            covered = int(get_state(con, "covered_to", str(s.start_block - 1)))
-            known = [(a, int(b)) for a, b in con.execute("SELECT address, first_block FROM instruments").fetchall()]
+        # read only while no run holds the warehouse (its run lock, tried without waiting): a run opening its
+        # writer while this reader is open would fail on DuckDB's file lock
+        with run_lock_if_free(s.duckdb_path) as (lock, holder):
+            if lock == "busy":
+                raise RuntimeError(f"a run is writing it ({holder})")
+            warehouse_identity.check_file(s.duckdb_path, s)
+            with reader(s.duckdb_path) as con:
+                covered = int(get_state(con, "covered_to", str(s.start_block - 1)))
+                known = [(a, int(b)) for a, b in con.execute("SELECT address, first_block FROM instruments"
+                                                            ).fetchall()]
         return covered, known, None
     except SettingsRefused:
         raise

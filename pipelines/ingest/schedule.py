@@ -19,10 +19,7 @@ Rules (each one a choice, written where it is made below):
   evaluation timeout, 60 s by default): the head (eth_blockNumber) and, inside nothing_new, the hashes of the
   last `reorg_window` stored blocks (one batch of headers).
 """
-import fcntl
-import os
 from collections.abc import Callable
-from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -31,9 +28,10 @@ from ..chain.rpc import JsonRpcClient
 from ..chain.sources import RpcLogSource
 from ..core.config import Settings
 from ..core.preflight import devnet_head
-from ..core.publish import manifest, unpublished
-from ..core.store import reader
+from ..core.publish import manifest, run_lock_if_free, unpublished
+from ..core.store import get_state, reader
 from .assets import nothing_new
+from .backfill import landing_files, next_file
 
 # The node, as a tick asks it: a request waits at most TICK_TIMEOUT s, and is retried at most TICK_RETRIES times
 # (or the settings' max_retries if fewer).  Worst case (two requests, each timing out every try): ~32 s, inside
@@ -100,29 +98,14 @@ def _rpc_source(s: Settings) -> RpcLogSource:
                         verify_depth=s.verify_depth)
 
 
-@contextmanager
-def _run_lock_if_free(db_path: str):
-    """Yields (state, holder): ("free", "") with the run lock held until the block ends; ("busy", who holds it);
-    ("missing", "") when no run lock file exists (no run has used this warehouse).  Never waits, never writes:
-    the lock file is opened read-only (flock needs no write access) and not created."""
+def _landing_continues(db: str, s: Settings) -> bool:
+    """Whether a landing file continues the warehouse (what nothing_new checks before it asks the head)."""
     try:
-        fd = os.open(str(db_path) + ".run.lock", os.O_RDONLY)
-    except FileNotFoundError:
-        yield "missing", ""
-        return
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
-            yield "busy", holder or "a run"
-            return
-        try:
-            yield "free", ""
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+        with reader(db) as con:
+            covered = int(get_state(con, "covered_to", str(s.start_block - 1)))
+    except Exception:  # noqa: BLE001 - unreadable: the other wording
+        return False
+    return next_file(landing_files(s.landing_dir), covered) is not None
 
 
 def _run(reason: str) -> dg.RunRequest:
@@ -157,11 +140,11 @@ def _decide(s: Settings, parquet_dir: str) -> dg.RunRequest | dg.SkipReason:
     except Exception as e:  # noqa: BLE001 - unreachable, refusing, a bad answer (messages carry the masked URL)
         node_error = e
     try:
-        with _run_lock_if_free(db) as (lock, holder):
+        with run_lock_if_free(db) as (lock, holder):
             if lock == "busy":
                 # Choice: skip, not a run that queues behind the lock.  The run in progress lands every block up
                 # to the head it asked for; what came after is the next tick's (5 minutes).  Runs queued behind
-                # a long run (a first ingest, a backfill's load: hours) would pile up one per tick, each a process
+                # a long run (a first ingest, the landing of a large backfill: hours) would pile up one per tick, each a process
                 # waiting for the lock and failing when its wait (1 h) runs out.
                 return dg.SkipReason(f"a run is in progress on {db} ({holder}): it lands what is new; the next "
                                      "tick looks again")
@@ -190,6 +173,8 @@ def _decide(s: Settings, parquet_dir: str) -> dg.RunRequest | dg.SkipReason:
             else:
                 asked = _TickSource(head, source.block_hashes)
             idle = nothing_new(db, asked, s)
+            # which check said "work" (read while the run lock is still held): a landing file, before the head
+            landing = idle is None and not asked.head_asked and _landing_continues(db, s)
     finally:
         if source is not None:
             source.close()
@@ -201,6 +186,8 @@ def _decide(s: Settings, parquet_dir: str) -> dg.RunRequest | dg.SkipReason:
         return _run(f"the node at {s.safe_rpc_url} did not answer the reorg check "
                     f"({type(asked.error).__name__}: {str(asked.error)[:150]})")
     # nothing_new says only "has work"; what it asked tells which check said so (wording only: the run decides)
+    if landing:
+        return _run(f"a backfill's landing file continues the warehouse ({s.landing_dir}): the run lands it")
     if not asked.head_asked:
         return _run(f"the tick could not read {db} read-only (a writer outside a run, or a damaged file): the run "
                     "reports why")

@@ -8,7 +8,7 @@ import dagster as dg
 
 from ..core.catalog import check_result, materialize, table_spec
 from ..core.resources import OysterConfig, Warehouse
-from ..core.store import SQL_DIR, get_state, insert_frame
+from ..core.store import SQL_DIR, get_state, insert_frame, since_seconds
 from ..ingest.assets import DECODED_TABLES, INGESTION_TABLES, WRITER_POOL
 from ..state.assets import REPLAY_TABLES
 from . import peers
@@ -93,15 +93,6 @@ def watermark(con) -> int | None:
     reorg deleted from that the replay has not replayed yet."""
     marks = [int(v) for v in (get_state(con, WATERMARK), get_state(con, "replay_reorg_from")) if v is not None]
     return min(marks) if marks else None
-
-
-def since_seconds(con, block: int) -> int | None:
-    """A Unix time at or before every row a change at `block` or later can touch: the last hour the replay had seen
-    at its newest checkpoint before `block` (events after it are later; the hourly snapshots it writes next are
-    after that hour).  None when no checkpoint lies before `block` (then a model is rebuilt in full)."""
-    rows = con.execute("SELECT last_ts FROM replay_checkpoints WHERE cursor_block < ? ORDER BY cursor_block DESC "
-                       "LIMIT 1", [block]).fetchall()
-    return int(rows[0][0] or 0) if rows else None
 
 
 def _column_type(con, table: str, column: str) -> str | None:

@@ -63,7 +63,7 @@ def replay(context: dg.AssetExecutionContext, config: ReplayConfig, oyster: Oyst
             r = run_replay(con, s, full=config.full_rebuild)
             # the checks look at what the replay rewrote (after its checkpoint) and what they have not passed on
             scope = check_scope(con, "replay", r.restored_from + 1,
-                                config.full_rebuild or full_checks_requested(context))
+                                config.full_rebuild or full_checks_requested(context), hourly=True)
             context.log.info(f"replayed {r.events} events of blocks {r.from_block}..{r.to_block} in {r.seconds:.1f} s")
             if r.rounding:
                 context.log.warning(f"{r.rounding} new rounding differences (within {ROUNDING_WEI} wei): see "

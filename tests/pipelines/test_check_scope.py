@@ -1,11 +1,13 @@
 """Checks on what a run may have changed (pipelines/core/quality.py): the scope, its mark, the scoped SQL checks
 and Great Expectations suites (in the worker process and in process)."""
+import os
+
 import dagster as dg
 import duckdb
 import pytest
 
 from pipelines.core import quality
-from pipelines.core.quality import WHOLE, Scope, check_scope, ge_check, mark_checked, sql_check
+from pipelines.core.quality import NO_HOURS, WHOLE, Scope, check_scope, ge_check, mark_checked, sql_check
 from pipelines.core.store import get_state, init_schema, set_state
 
 HOUR = 3600
@@ -31,19 +33,25 @@ def test_no_mark_or_full_checks_whole_tables(con):
     assert check_scope(con, "replay", 500, full=True) == WHOLE
 
 
+def checkpoint(con, block: int, last_ts: int):
+    con.execute("INSERT INTO replay_checkpoints (cursor_block, cursor_tx, cursor_log, last_ts, events_applied, state) "
+                "VALUES (?, 0, 0, ?, 0, '\\x00'::BLOB)", [block, last_ts])
+
+
 def test_scope_starts_at_the_earlier_of_the_change_and_the_first_unchecked_block(con):
-    raw_log(con, 390, 10 * HOUR + 5)
-    raw_log(con, 401, 11 * HOUR + 20)
-    raw_log(con, 450, 12 * HOUR + 7)
+    checkpoint(con, 379, 9 * HOUR)
+    checkpoint(con, 400, 10 * HOUR)
+    checkpoint(con, 449, 12 * HOUR)
     set_state(con, "checked_to:replay", 400)
-    s = check_scope(con, "replay", 450)  # a failed run left blocks 401..449 unchecked: they are in
-    assert (s.from_block, s.from_ts) == (401, 11 * HOUR)  # the hour of the first log at or after it
-    s = check_scope(con, "replay", 380)  # a reorg rewrote from 380
-    assert (s.from_block, s.from_ts) == (380, 10 * HOUR)
-    s = check_scope(con, "replay", None)  # nothing changed, nothing left: no log after the mark
-    assert s.from_block == 401
-    set_state(con, "checked_to:replay", 450)
-    assert check_scope(con, "replay", None).from_ts > 2 ** 60  # no new hour either
+    s = check_scope(con, "replay", 450, hourly=True)  # a failed run left blocks 401..449 unchecked: they are in
+    assert (s.from_block, s.from_ts) == (401, 10 * HOUR)  # the last hour of the checkpoint before block 401
+    s = check_scope(con, "replay", 380, hourly=True)  # a reorg rewrote from 380
+    assert (s.from_block, s.from_ts) == (380, 9 * HOUR)
+    assert check_scope(con, "replay", 300, hourly=True) == WHOLE  # no checkpoint kept before it: whole tables
+    s = check_scope(con, "raw_logs", None)  # not set for raw_logs: whole; set, no hourly rows in this step
+    assert s == WHOLE
+    set_state(con, "checked_to:raw_logs", 400)
+    assert check_scope(con, "raw_logs", None).from_block == 401 and check_scope(con, "raw_logs", None).from_ts == NO_HOURS
 
 
 def test_the_mark_moves_only_when_every_blocking_check_ran_and_passed(con):
@@ -61,9 +69,9 @@ def test_scoped_sql_check_finds_violations_in_scope_only(con):
     for b in (100, 100, 200, 200, 300):  # a duplicate log at block 100 and one at 200
         raw_log(con, b, b)
     assert sql_check(con, "duplicate_logs").metadata["offending_rows"].value == 2
-    assert sql_check(con, "duplicate_logs", Scope(150, 0)).metadata["offending_rows"].value == 1
-    assert sql_check(con, "duplicate_logs", Scope(250, 0)).passed
-    assert sql_check(con, "duplicate_logs", Scope(250, 0)).metadata["scope"].value == "blocks >= 250"
+    assert sql_check(con, "duplicate_logs", Scope(150)).metadata["offending_rows"].value == 1
+    assert sql_check(con, "duplicate_logs", Scope(250)).passed
+    assert sql_check(con, "duplicate_logs", Scope(250)).metadata["scope"].value == "blocks >= 250"
 
 
 def pair_hourly(con, ts: int, block: int):
@@ -91,6 +99,15 @@ def test_ge_suites_see_every_row_a_violation_needs(con, worker):
         assert not r.passed and "expect_compound_columns_to_be_unique" in r.metadata["failed"].value
         assert r.metadata["rows"].value == 2 and "worker_error" not in r.metadata
         assert ge_check(con, "pair_hourly", Scope(100, 6 * HOUR)).metadata["rows"].value == 0  # none in scope
+        # quiet hours: the replay's checkpoint saw hour 5, the first new event came at hour 9; hours 6-8 got their
+        # rows with the checkpoint's block (99), below the scope's first block
+        for h in (6, 7, 8):
+            pair_hourly(con, h * HOUR, 99)
+        pair_hourly(con, 8 * HOUR, 99)  # a duplicate in a quiet hour
+        checkpoint(con, 99, 5 * HOUR)
+        set_state(con, "checked_to:replay", 99)
+        r = ge_check(con, "pair_hourly", check_scope(con, "replay", 100, hourly=True))
+        assert not r.passed and r.metadata["rows"].value == 6  # hours 5 (two rows), 6, 7, 8 (two rows)
         # an order still open is rewritten by every run that fills it: in scope however old
         order(con, 10, 999_999, "OPEN")
         order(con, 11, 999_999, "FILLED", closed=20, nonce=2)
@@ -112,3 +129,18 @@ def test_a_dead_worker_falls_back_to_validating_in_process(con):
     r = ge_check(con, "pair_hourly")
     assert r.passed and r.metadata["rows"].value == 1 and "worker_error" in r.metadata
     assert quality._worker is None
+
+
+def test_a_stuck_worker_is_given_up_on_and_the_suite_runs_in_process(con, monkeypatch):
+    import signal
+    quality.warm_up()
+    w = quality._worker
+    w._line(quality.START_TIMEOUT)  # imported and ready
+    w.ready = True
+    os.kill(w.proc.pid, signal.SIGSTOP)  # stuck: it will never answer
+    monkeypatch.setattr(quality, "ANSWER_TIMEOUT", 0.5)
+    pair_hourly(con, HOUR, 1)
+    pair_hourly(con, HOUR, 1)
+    r = ge_check(con, "pair_hourly")
+    assert not r.passed and "did not answer within" in r.metadata["worker_error"].value
+    assert quality._worker is None and w.proc.poll() is not None  # killed, not left behind
