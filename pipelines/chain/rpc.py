@@ -242,3 +242,14 @@ class JsonRpcClient:
             self.retries += 1
             self._sleep(attempt)
         raise AssertionError("unreachable")
+
+
+# A scheduled tick or a sensor asks the node with short timeouts and few retries (or the settings' max_retries if
+# fewer): it must end well inside Dagster's default 60 s for an evaluation (worst case, two requests timing out on
+# every try: ~32 s).  A run asks with the full budget (60 s, max_retries).
+TICK_TIMEOUT = 5.0
+TICK_RETRIES = 2
+
+
+def tick_client(url: str, requests_per_second: float, max_retries: int) -> "JsonRpcClient":
+    return JsonRpcClient(url, requests_per_second, min(max_retries, TICK_RETRIES), timeout=TICK_TIMEOUT)

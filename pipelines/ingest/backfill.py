@@ -47,7 +47,7 @@ import dagster as dg
 import polars as pl
 
 from ..chain.resources import ChainSource
-from ..chain.rpc import JsonRpcClient, NodeBehind
+from ..chain.rpc import NodeBehind, tick_client
 from ..chain.sources import RpcLogSource, empty_raw
 from ..core import warehouse_identity
 from ..core.config import Settings
@@ -131,8 +131,7 @@ def node_head(s: Settings) -> int | None:
     timeout (a sensor evaluation must end well inside Dagster's 60 s)."""
     if s.is_devnet:
         return devnet_head(s)
-    client = JsonRpcClient(s.rpc_url, s.requests_per_second, min(s.max_retries, 2), timeout=5.0)
-    return int(client.call("eth_blockNumber", []), 16)
+    return int(tick_client(s.rpc_url, s.requests_per_second, s.max_retries).call("eth_blockNumber", []), 16)
 
 
 def partitions_tick(s: Settings, parquet_dir: str, instance: dg.DagsterInstance) -> dg.SensorResult | dg.SkipReason:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from ..chain.rpc import JsonRpcClient
+from ..chain.rpc import tick_client
 from ..chain.sources import RpcLogSource
 from ..core.config import Settings
 from ..core.preflight import devnet_head
@@ -33,11 +33,6 @@ from ..core.store import get_state, reader
 from .assets import nothing_new
 from .backfill import landing_files, next_file
 
-# The node, as a tick asks it: a request waits at most TICK_TIMEOUT s, and is retried at most TICK_RETRIES times
-# (or the settings' max_retries if fewer).  Worst case (two requests, each timing out every try): ~32 s, inside
-# Dagster's default 60 s for a schedule evaluation.  A run asks with the full budget (60 s, max_retries).
-TICK_TIMEOUT = 5.0
-TICK_RETRIES = 2
 REASON_TAG = "oyster/requested_because"  # on each requested run: why the tick asked for it
 
 
@@ -93,7 +88,7 @@ def _devnet_rebuilt(s: Settings) -> str | None:
 
 
 def _rpc_source(s: Settings) -> RpcLogSource:
-    client = JsonRpcClient(s.rpc_url, s.requests_per_second, min(s.max_retries, TICK_RETRIES), timeout=TICK_TIMEOUT)
+    client = tick_client(s.rpc_url, s.requests_per_second, s.max_retries)  # short timeouts (chain/rpc.py)
     return RpcLogSource(client, s.max_block_span, s.spans_per_request, s.requests_in_flight,
                         verify_depth=s.verify_depth)
 
