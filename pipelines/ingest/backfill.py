@@ -32,6 +32,7 @@ files, replays, checks, builds the marts and publishes; without a Dagster daemon
 import bisect
 import dataclasses
 import fcntl
+import json
 import logging
 import os
 import re
@@ -320,6 +321,30 @@ def _warehouse_view(s: Settings) -> tuple[int, list[tuple[str, int]], str | None
         return s.start_block - 1, [], f"{type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''}"
 
 
+INSTRUMENT_SCAN = "gate_instruments.json"  # in the landing folder (not *.parquet: no landing file)
+
+
+def _instrument_scan(folder: Path, s: Settings, need: int) -> tuple[int, int, list[tuple[str, int]]]:
+    """(scanned from, scanned to, instruments) of the Gate's NewInstrument logs an earlier backfill asked for
+    (a fresh Base backfill scans ~1,250 requests of them).  Used only when the scan starts at or before `need` (the
+    first block the warehouse does not hold: a warehouse that shrank since, by a reorg or a reset, rescans) and
+    is of these settings' Gate; else nothing known: (need, need - 1, [])."""
+    try:
+        doc = json.loads((folder / INSTRUMENT_SCAN).read_text())
+        if doc["gate"] == s.gate.lower() and doc["from"] <= need <= doc["to"] + 1:
+            return doc["from"], doc["to"], [(a, int(b)) for a, b in doc["instruments"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return need, need - 1, []
+
+
+def _save_instrument_scan(folder: Path, s: Settings, scan_from: int, scan_to: int, found) -> None:
+    tmp = folder / f".{INSTRUMENT_SCAN}.{os.getpid()}.{threading.get_ident()}"
+    tmp.write_text(json.dumps({"gate": s.gate.lower(), "from": scan_from, "to": scan_to,
+                               "instruments": sorted(set(map(tuple, found)))}))
+    os.replace(tmp, folder / INSTRUMENT_SCAN)  # parallel backfills: one whole file or the other
+
+
 def _rows(path: Path) -> int:
     return pl.scan_parquet(path).select(pl.len()).collect().item()
 
@@ -370,9 +395,14 @@ def landed_logs(context: dg.AssetExecutionContext, oyster: OysterConfig, chain: 
     with fetching(folder), chain.open() as source:
         # the instruments: the warehouse's, and those Gate created after it, up to the last range (one query; not
         # past the node's head: a key added by hand beyond it fails in its own range, after the others)
-        lo, hi = max(covered + 1, s.start_block), min(max(b for _, b, _ in todo), source.head())
+        need, hi = max(covered + 1, s.start_block), min(max(b for _, b, _ in todo), source.head())
+        scan_from, scanned_to, found = _instrument_scan(folder, s, need)  # what earlier backfills asked already
+        known += found
+        lo = max(need, scanned_to + 1)
         if lo <= hi:
-            known += parse_new_instruments(source.logs(lo, hi, [s.gate], [NEW_INSTRUMENT]), s.gate)
+            new = parse_new_instruments(source.logs(lo, hi, [s.gate], [NEW_INSTRUMENT]), s.gate)
+            known += new
+            _save_instrument_scan(folder, s, scan_from, hi, found + new)
         first: dict[str, int] = {}
         for a, b in known:
             first[a] = min(b, first.get(a, b))

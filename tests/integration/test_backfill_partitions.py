@@ -212,3 +212,44 @@ def test_a_failed_backfill_keeps_what_it_fetched_and_resumes(env, monkeypatch):
                                                             "dagster/asset_partition_range_end": SMALL_KEYS[4]})
     assert {e.materialization.metadata["skipped"].value for e in again.get_asset_materialization_events()} == {
         "already in the landing folder"}
+
+
+@pytest.mark.anvil
+def test_the_gates_instrument_scan_is_asked_once_across_backfills(env, monkeypatch):
+    """A backfill asks the Gate's NewInstrument logs only past what an earlier one asked (the scan is kept in the
+    landing folder); its ranges still get every instrument's logs; a scan that no longer reaches back to what the
+    warehouse lacks is asked again."""
+    import json
+
+    import polars as pl
+
+    from pipelines.ingest.backfill import INSTRUMENT_SCAN
+    from pipelines.ingest.ingest import NEW_INSTRUMENT
+    s, instance = env
+    scans, real = [], RpcLogSource.logs
+
+    def spy(self, lo, hi, addresses=None, topics=None, *a, **k):
+        if topics and NEW_INSTRUMENT in topics:
+            scans.append((lo, hi))
+        return real(self, lo, hi, addresses, topics, *a, **k)
+    monkeypatch.setattr(RpcLogSource, "logs", spy)
+    job = defs.resolve_job_def("backfill_job")
+
+    def run(first, last):
+        tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+        assert job.execute_in_process(instance=instance, tags=tags).success
+    run(SMALL_KEYS[0], SMALL_KEYS[1])
+    assert scans == [(0, 99)]
+    doc = json.loads((s.landing_dir / INSTRUMENT_SCAN).read_text())
+    assert (doc["from"], doc["to"]) == (0, 99) and len(doc["instruments"]) >= 2
+    run(SMALL_KEYS[2], SMALL_KEYS[4])
+    assert scans == [(0, 99), (100, 249)]  # only past the kept scan
+    later = pl.concat([pl.read_parquet(s.landing_dir / f"{k}.parquet") for k in SMALL_KEYS[2:]])
+    instruments = {a for a, _ in doc["instruments"]}
+    assert instruments <= set(later["address"].str.to_lowercase())  # the kept instruments' logs were fetched
+    for k in SMALL_KEYS:  # fetched again below: a scan that starts after block 0 does not serve a fresh warehouse
+        (s.landing_dir / f"{k}.parquet").unlink()
+    doc["from"] = 50
+    (s.landing_dir / INSTRUMENT_SCAN).write_text(json.dumps(doc))
+    run(SMALL_KEYS[0], SMALL_KEYS[0])
+    assert scans[-1] == (0, 49)
