@@ -218,12 +218,12 @@ def run_lock(db_path: str, timeout: float = 3600, log=None, holder: str = ""):
 
 
 @contextmanager
-def run_lock_if_free(db_path: str):
-    """Yields (state, holder): ("free", "") with the run lock held until the block ends; ("busy", who holds it);
-    ("missing", "") when no run lock file exists (no run has used this warehouse).  Never waits, never writes:
-    the lock file is opened read-only (flock needs no write access) and not created."""
+def lock_if_free(path: str | os.PathLike):
+    """Yields (state, holder) for a lock file: ("free", "") with it held exclusively until the block ends;
+    ("busy", what its holder wrote in it); ("missing", "") when the file does not exist.  Never waits, never
+    writes: the file is opened read-only (flock needs no write access) and not created."""
     try:
-        fd = os.open(str(db_path) + ".run.lock", os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
         yield "missing", ""
         return
@@ -231,8 +231,7 @@ def run_lock_if_free(db_path: str):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
-            yield "busy", holder or "a run"
+            yield "busy", os.pread(fd, 200, 0).decode(errors="replace").strip()
             return
         try:
             yield "free", ""
@@ -240,6 +239,14 @@ def run_lock_if_free(db_path: str):
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+@contextmanager
+def run_lock_if_free(db_path: str):
+    """The run lock (`<db>.run.lock`) if no run holds it: lock_if_free's states, a busy lock's holder named (e.g.
+    `pid 123 run <id>`, "a run" if it wrote nothing); "missing": no run has used this warehouse."""
+    with lock_if_free(str(db_path) + ".run.lock") as (state, holder):
+        yield state, (holder or "a run") if state == "busy" else holder
 
 
 class WriterRun(dg.ConfigurableResource):

@@ -55,7 +55,7 @@ from ..core.config import Settings
 from ..core.preflight import SettingsRefused, devnet_head
 from ..core.progress import Progress
 from ..core.resources import OysterConfig
-from ..core.publish import run_lock_if_free
+from ..core.publish import lock_if_free, run_lock_if_free
 from ..core.store import RAW_COLUMNS, get_state, reader
 from .ingest import NEW_INSTRUMENT, LandResult, check_reorg, land, parse_new_instruments
 
@@ -183,19 +183,8 @@ def fetching(folder: Path):
 
 def backfill_fetching(folder: Path) -> bool:
     """A backfill is fetching into `folder` now (tried without waiting; the lock file is not created)."""
-    try:
-        fd = os.open(folder / LOCK_NAME, os.O_RDONLY)
-    except FileNotFoundError:
-        return False
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    finally:
-        os.close(fd)
+    with lock_if_free(folder / LOCK_NAME) as (state, _):
+        return state == "busy"
 
 
 class _LandingSource:
